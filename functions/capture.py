@@ -1,0 +1,85 @@
+"""POST /leads: web-form capture. Validates the shape, stores the lead, answers 202."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
+
+from functions.common import domain_error_response, error_response, json_response, logger, metrics, tracer
+from leadflow.domain.errors import DomainError
+from leadflow.domain.submission import field_errors, parse_submission
+from leadflow.services.capture import capture_lead
+from leadflow.settings import get_settings
+
+MAX_BODY_BYTES = 16 * 1024
+
+_origins = get_settings().allowed_origins
+app = APIGatewayHttpResolver(
+    cors=CORSConfig(allow_origin=_origins[0], extra_origins=list(_origins[1:]),
+                    allow_headers=["Content-Type", "Idempotency-Key"], max_age=600) if _origins else None,
+)
+
+
+@app.exception_handler(DomainError)
+def _domain_error(exc: DomainError):
+    return domain_error_response(exc)
+
+
+@app.post("/leads")
+@tracer.capture_method
+def post_lead():
+    event = app.current_event
+    raw = event.decoded_body or ""
+    if len(raw.encode()) > MAX_BODY_BYTES:
+        return error_response(413, [{"field": "body", "rule": "max_size",
+                                     "message": f"the body must be at most {MAX_BODY_BYTES} bytes"}],
+                              "submission too large")
+    content_type = (event.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    try:
+        data = _parse_body(raw, content_type)
+    except ValueError as exc:
+        return error_response(400, [{"field": "body", "rule": "syntax", "message": str(exc)}],
+                              "body could not be read")
+    header_key = event.headers.get("idempotency-key")
+    if header_key and "idempotencyKey" not in data:
+        data["idempotencyKey"] = header_key
+    try:
+        submission = parse_submission(data)
+    except ValidationError as exc:
+        errors = [e.model_dump() for e in field_errors(exc)]
+        return error_response(422, errors, f"invalid submission: {errors[0]['field']} {errors[0]['message']}")
+    result = capture_lead(submission)
+    metrics.add_metric(name="LeadsCaptured" if result.created else "LeadsResubmitted",
+                       unit=MetricUnit.Count, value=1)
+    logger.info("lead captured", extra={"lead_id": result.lead_id, "new_lead": result.created})
+    return json_response(202, {"id": result.lead_id})
+
+
+def _parse_body(raw: str, content_type: str) -> dict:
+    if content_type == "application/x-www-form-urlencoded":
+        fields = parse_qs(raw, keep_blank_values=True)
+        data: dict = {k: (v if k in ("interests", "interests[]") else v[-1]) for k, v in fields.items()}
+        if "interests[]" in data:
+            data["interests"] = data.pop("interests[]")
+        return data
+    if not raw.strip():
+        raise ValueError("the body is empty; send the submission as JSON")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the JSON body must be an object")
+    return data
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,97 @@
+"""Capture a form submission: store the lead once, answer fast, qualify later."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from leadflow.adapters import clock, queues
+from leadflow.domain.controlling import counter_updates
+from leadflow.domain.errors import Conflict
+from leadflow.domain.lifecycle import Stage, Transition
+from leadflow.domain.submission import LeadSubmission, normalize_email
+from leadflow.services.lifecycle import dimensions_of, stage_sort
+from leadflow.settings import get_settings
+from leadflow.store import leads as repo
+from leadflow.store.models import ConsentAttribute, HistoryModel, LeadModel, MarkerModel
+
+log = logging.getLogger(__name__)
+
+# A resubmitted form (double click, browser retry) is recognised for a day.
+FORM_MARKER_TTL_S = 24 * 3600
+IDEMPOTENCY_TTL_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    lead_id: str
+    created: bool
+
+
+def capture_lead(submission: LeadSubmission, *, body_hash: str | None = None) -> CaptureResult:
+    """Store the lead (stage LEAD, quality pending) and enqueue it for qualification.
+
+    The same idempotency key, the same form submission or the same email address
+    never create a second lead: the existing lead's id is returned. The same
+    idempotency key with a different body is a Conflict."""
+    now = clock.now()
+    lead_id = clock.new_id()
+    body_hash = body_hash or submission.digest()
+    markers = _markers(submission, lead_id, body_hash, int(now.timestamp()))
+    lead = _lead_from(submission, lead_id, now)
+    history = HistoryModel(lead_id, 1, kind="stage", from_stage=None, to_stage=Stage.LEAD.value, at=now,
+                           actor="system:capture", reason=f"form {submission.form_id or 'unknown'}",
+                           details={"source": submission.source, "campaign": submission.campaign})
+    counters = counter_updates(Transition(lead_id, None, Stage.LEAD, now, "system:capture"),
+                               dimensions_of(lead), get_settings().company_timezone)
+    try:
+        repo.create_lead(lead, history, markers, counters)
+    except repo.MarkerTaken as taken:
+        return CaptureResult(_existing_lead_for(taken.markers, body_hash), created=False)
+    try:
+        queues.enqueue_intake(lead_id)
+    except Exception:  # the lead is stored; the intake sweep re-enqueues it
+        log.exception("enqueue failed", extra={"lead_id": lead_id})
+    return CaptureResult(lead_id, created=True)
+
+
+def _markers(submission: LeadSubmission, lead_id: str, body_hash: str, now_s: int) -> list[MarkerModel]:
+    markers = []
+    if submission.idempotency_key:
+        markers.append(MarkerModel(f"idem#{submission.idempotency_key}", lead_id=lead_id,
+                                   body_hash=body_hash, expires_at=now_s + IDEMPOTENCY_TTL_S))
+    markers.append(MarkerModel(f"form#{submission.digest()}", lead_id=lead_id,
+                               expires_at=now_s + FORM_MARKER_TTL_S))
+    email = normalize_email(submission.email)
+    if email:
+        digest = hashlib.sha256(email.encode()).hexdigest()  # no personal data in keys
+        markers.append(MarkerModel(f"email#{digest}", lead_id=lead_id))
+    return markers
+
+
+def _existing_lead_for(taken: list[str], body_hash: str) -> str:
+    for name in taken:
+        marker = repo.get_marker(name)
+        if marker is None:
+            continue
+        if name.startswith("idem#") and marker.body_hash != body_hash:
+            raise Conflict("this idempotencyKey was already used for a different submission",
+                           field="idempotencyKey")
+        return marker.lead_id
+    raise Conflict("the submission collided with a concurrent one; retry", field="body")
+
+
+def _lead_from(s: LeadSubmission, lead_id: str, now) -> LeadModel:
+    consent = None
+    if s.consent is not None:
+        consent = ConsentAttribute(purposes=s.consent.purposes, text_version=s.consent.text_version,
+                                   given_at=now)
+    return LeadModel(
+        lead_id, version=1, stage=Stage.LEAD.value, stage_sort=stage_sort(now, lead_id),
+        stage_entered_at=now, quality="pending", created_at=now, updated_at=now,
+        first_name=s.first_name, last_name=s.last_name, email=s.email, phone=s.phone,
+        company=s.company, job_title=s.job_title, street=s.street, postal_code=s.postal_code,
+        city=s.city, country=s.country, message=s.message, interests=s.interests or None,
+        source=s.source, campaign=s.campaign, form_id=s.form_id, consent=consent,
+    )

@@ -1,0 +1,32 @@
+"""Reading leads on behalf of a caller: the visibility rules applied once."""
+
+from __future__ import annotations
+
+from leadflow.domain.access import Principal, Role, can_see_lead
+from leadflow.domain.errors import Forbidden
+from leadflow.domain.lifecycle import Stage
+from leadflow.store import leads as repo
+from leadflow.store.models import HistoryModel, LeadModel
+
+MAX_PAGE = 100
+
+
+def lead_for(principal: Principal, lead_id: str) -> LeadModel | None:
+    """The lead if the caller may see it; None if it does not exist or is not theirs
+    (a rep cannot even learn that another rep's lead exists)."""
+    lead = repo.find_lead(lead_id)
+    if lead is None or not can_see_lead(principal, lead.owner_id):
+        return None
+    return lead
+
+
+def leads_in_stage(principal: Principal, stage: Stage, first: int, after: str | None
+                   ) -> tuple[list[LeadModel], str | None]:
+    principal.require(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
+    if not 1 <= first <= MAX_PAGE:
+        raise Forbidden(f"first must be between 1 and {MAX_PAGE}", field="first")
+    return repo.leads_in_stage(stage.value, first, after)
+
+
+def history_of(lead_ids: list[str]) -> list[list[HistoryModel]]:
+    return [repo.history_of(lead_id) for lead_id in lead_ids]

@@ -1,0 +1,55 @@
+"""Runtime settings, read once from the environment that template.yaml sets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    leads_table: str
+    history_table: str
+    markers_table: str
+    metrics_table: str
+    config_table: str
+    idempotency_table: str
+    intake_queue_url: str
+    engagement_queue_url: str
+    routing_queue_url: str
+    event_bus_name: str
+    sender_email: str
+    allowed_origins: tuple[str, ...]
+    company_timezone: str
+
+    @property
+    def is_production(self) -> bool:
+        return self.stage != "dev"
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        stage=_env("LEADFLOW_STAGE", "prod"),
+        region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "eu-central-1")),
+        leads_table=_env("LEADS_TABLE", "leadflow-LeadsTable"),
+        history_table=_env("HISTORY_TABLE", "leadflow-HistoryTable"),
+        markers_table=_env("MARKERS_TABLE", "leadflow-MarkersTable"),
+        metrics_table=_env("METRICS_TABLE", "leadflow-MetricsTable"),
+        config_table=_env("CONFIG_TABLE", "leadflow-ConfigTable"),
+        idempotency_table=_env("IDEMPOTENCY_TABLE", "leadflow-IdempotencyTable"),
+        intake_queue_url=_env("INTAKE_QUEUE_URL"),
+        engagement_queue_url=_env("ENGAGEMENT_QUEUE_URL"),
+        routing_queue_url=_env("ROUTING_QUEUE_URL"),
+        event_bus_name=_env("EVENT_BUS_NAME", "leadflow"),
+        sender_email=_env("SENDER_EMAIL", "leads@example.com"),
+        allowed_origins=tuple(o.strip() for o in _env("ALLOWED_ORIGINS").split(",") if o.strip()),
+        company_timezone=_env("LEADFLOW_TIMEZONE", "Europe/Berlin"),
+    )

@@ -1,0 +1,148 @@
+"""Lead repository: every write of a lead, its history and its counters.
+
+Every change is one DynamoDB transaction that checks the expected stage and
+version, appends the history item and moves the funnel counters, so a lead is
+never half-written and of two concurrent changes exactly one wins.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.operand import Path
+from pynamodb.transactions import TransactWrite
+
+from leadflow.domain.controlling import CounterUpdate
+from leadflow.domain.errors import ConcurrentUpdate, NotFound
+from leadflow.store.models import CounterModel, HistoryModel, LeadModel, MarkerModel
+
+
+class MarkerTaken(Exception):
+    """A uniqueness marker already exists (same email, idempotency key or form submission)."""
+
+    def __init__(self, markers: list[str]):
+        super().__init__(", ".join(markers))
+        self.markers = markers
+
+
+def _transaction() -> TransactWrite:
+    return TransactWrite(connection=Connection(region=LeadModel.Meta.region))
+
+
+def _add_counters(tx: TransactWrite, counters: Iterable[CounterUpdate]) -> None:
+    for counter in counters:
+        actions = [Path(attr).add(amount) for attr, amount in counter.increments.items()]
+        tx.update(CounterModel(counter.pk, counter.sk), actions=actions)
+
+
+def _cancellation_codes(exc: TransactWriteError) -> list[str | None]:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return [r.code if r is not None else None for r in reasons]
+
+
+def create_lead(lead: LeadModel, history: HistoryModel, markers: list[MarkerModel],
+                counters: list[CounterUpdate]) -> None:
+    """Store a new lead with its first history entry and its uniqueness markers.
+
+    Raises MarkerTaken naming the markers that already exist."""
+    try:
+        with _transaction() as tx:
+            tx.save(lead, condition=LeadModel.lead_id.does_not_exist())
+            for marker in markers:
+                tx.save(marker, condition=MarkerModel.marker.does_not_exist())
+            tx.save(history, condition=HistoryModel.seq.does_not_exist())
+            _add_counters(tx, counters)
+    except TransactWriteError as exc:
+        codes = _cancellation_codes(exc)
+        # Items were added in order: lead, markers..., history, counters...
+        taken = [m.marker for m, code in zip(markers, codes[1:1 + len(markers)])
+                 if code == "ConditionalCheckFailed"]
+        if taken:
+            raise MarkerTaken(taken) from exc
+        raise
+
+
+def apply_change(lead: LeadModel, *, expected_stage: str, expected_version: int,
+                 set_fields: dict[str, Any], history: HistoryModel,
+                 counters: list[CounterUpdate]) -> None:
+    """Apply one change to a lead if it is still at (stage, version)."""
+    actions = [getattr(LeadModel, name).set(value) if value is not None else getattr(LeadModel, name).remove()
+               for name, value in set_fields.items()]
+    actions.append(LeadModel.version.set(expected_version + 1))
+    actions.append(LeadModel.updated_at.set(history.at))
+    condition = (LeadModel.stage == expected_stage) & (LeadModel.version == expected_version)
+    try:
+        with _transaction() as tx:
+            tx.update(lead, actions=actions, condition=condition)
+            tx.save(history, condition=HistoryModel.seq.does_not_exist())
+            _add_counters(tx, counters)
+    except TransactWriteError as exc:
+        codes = _cancellation_codes(exc)
+        if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+            raise ConcurrentUpdate(
+                f"lead {lead.lead_id} changed meanwhile (expected stage {expected_stage}, "
+                f"version {expected_version}); reload and retry"
+            ) from exc
+        raise
+
+
+def get_lead(lead_id: str, *, consistent: bool = True) -> LeadModel:
+    try:
+        return LeadModel.get(lead_id, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFound(f"no lead with id {lead_id}", field="id") from None
+
+
+def find_lead(lead_id: str) -> LeadModel | None:
+    try:
+        return LeadModel.get(lead_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def get_marker(marker: str) -> MarkerModel | None:
+    try:
+        return MarkerModel.get(marker, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def history_of(lead_id: str) -> list[HistoryModel]:
+    return list(HistoryModel.query(lead_id, consistent_read=True))
+
+
+def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        raise ValueError("after: not a cursor this API returned") from None
+    if not isinstance(value, dict):
+        raise ValueError("after: not a cursor this API returned")
+    return value
+
+
+def leads_in_stage(stage: str, first: int, after: str | None) -> tuple[list[LeadModel], str | None]:
+    """One page of the leads in a stage, newest first, through the by_stage index."""
+    result = LeadModel.by_stage.query(
+        stage, scan_index_forward=False, limit=first, last_evaluated_key=decode_cursor(after),
+    )
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)
+
+
+def at_iso(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds")

@@ -1,0 +1,47 @@
+"""Shared fixtures. Integration tests run on in-process moto, provisioned from
+template.yaml by the same code as the local stack (infra.provision)."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports boto3/pynamodb: a fake account, never a real one.
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1",
+    "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "LeadflowTest",
+    "POWERTOOLS_DEV": "false", "LEADFLOW_STAGE": "dev",
+})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """A fresh emulated AWS account with every resource template.yaml declares."""
+    from moto import mock_aws
+
+    from infra.provision import provision
+    from infra.template import load_wiring
+
+    with mock_aws():
+        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow")
+        for key, value in stack.environment().items():
+            monkeypatch.setenv(key, value)
+        _reset_process_caches()
+        yield stack
+        _reset_process_caches()
+
+
+def _reset_process_caches() -> None:
+    from leadflow.adapters.aws import reset_clients
+    from leadflow.services import config
+    from leadflow.settings import get_settings
+    from leadflow.store.models import ALL_MODELS
+
+    get_settings.cache_clear()
+    reset_clients()
+    config.clear_cache()
+    for model in ALL_MODELS:
+        model._connection = None

@@ -1,0 +1,78 @@
+"""Builders for Lambda events in exactly the shape AWS delivers them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from typing import Any
+
+
+def http_event(method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None,
+               claims: dict[str, str] | None = None, query: str = "", route_path: str | None = None,
+               path_parameters: dict[str, str] | None = None, raw_body: str | None = None) -> dict:
+    """An API Gateway HTTP API (payload 2.0) event."""
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if body is not None and raw_body is None:
+        raw_body = json.dumps(body)
+        headers.setdefault("content-type", "application/json")
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {route_path or path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "local", "domainName": "localhost",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": "pytest"},
+            "requestId": str(uuid.uuid4()), "routeKey": f"{method} {route_path or path}", "stage": "$default",
+            "time": "22/Nov/2026:12:00:00 +0000", "timeEpoch": int(time.time() * 1000),
+        },
+        "body": raw_body,
+        "isBase64Encoded": False,
+    }
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if query:
+        event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    return event
+
+
+def sqs_event(bodies: list[Any], queue_arn: str = "arn:aws:sqs:eu-central-1:123456789012:q") -> dict:
+    records = []
+    for body in bodies:
+        text = body if isinstance(body, str) else json.dumps(body)
+        records.append({
+            "messageId": str(uuid.uuid4()), "receiptHandle": base64.b64encode(uuid.uuid4().bytes).decode(),
+            "body": text, "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0",
+                                         "SenderId": "local", "ApproximateFirstReceiveTimestamp": "0"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
+            "awsRegion": "eu-central-1",
+        })
+    return {"Records": records}
+
+
+class LambdaContext:
+    function_name = "test"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:test"
+    aws_request_id = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def claims(role: str, user: str | None = None) -> dict[str, str]:
+    return {"sub": user or f"{role}-1", "custom:role": role}
+
+
+def graphql(handler, query: str, variables: dict | None = None, *, role: str | None = "admin",
+            user: str | None = None) -> dict:
+    event = http_event("POST", "/graphql", body={"query": query, "variables": variables or {}},
+                       claims=claims(role, user) if role else None)
+    response = handler(event, LambdaContext())
+    return json.loads(response["body"])
