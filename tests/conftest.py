@@ -45,3 +45,23 @@ def _reset_process_caches() -> None:
     config.clear_cache()
     for model in ALL_MODELS:
         model._connection = None
+
+
+@pytest.fixture
+def aws_server(monkeypatch):
+    """Like `aws`, but moto in server mode on loopback: real HTTP, safe for concurrent threads."""
+    from infra.emulator import start_local_aws
+    from infra.provision import provision
+    from infra.template import load_wiring
+
+    server, endpoint = start_local_aws()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    try:
+        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", endpoint_url=endpoint)
+        for key, value in stack.environment().items():
+            monkeypatch.setenv(key, value)
+        _reset_process_caches()
+        yield stack
+    finally:
+        _reset_process_caches()
+        server.stop()

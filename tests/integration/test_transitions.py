@@ -62,7 +62,7 @@ def test_stale_reads_lose(aws):
     assert repo.get_lead(lead_id).stage == "MQL"
 
 
-def test_of_concurrent_transitions_exactly_one_wins(aws):
+def test_of_concurrent_transitions_exactly_one_wins(aws_server):
     from leadflow.services.lifecycle import transition
     from leadflow.store import leads as repo
 
