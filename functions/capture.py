@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from functions.common import domain_error_response, error_response, json_response, logger, metrics, tracer
+from leadflow.adapters.clock import new_id
 from leadflow.domain.errors import DomainError
 from leadflow.domain.submission import field_errors, parse_submission
 from leadflow.services.capture import capture_lead
 from leadflow.settings import get_settings
 
 MAX_BODY_BYTES = 16 * 1024
+# Hidden form fields a person never fills in; a bot that does is answered as usual and forgotten.
+HONEYPOT_FIELDS = ("honeypot", "_gotcha")
+REDIRECT_FIELD = "redirectTo"
 
 _origins = get_settings().allowed_origins
 app = APIGatewayHttpResolver(
@@ -45,6 +49,14 @@ def post_lead():
     except ValueError as exc:
         return error_response(400, [{"field": "body", "rule": "syntax", "message": str(exc)}],
                               "body could not be read")
+    if any(str(data.get(f) or "").strip() for f in HONEYPOT_FIELDS):
+        metrics.add_metric(name="HoneypotDropped", unit=MetricUnit.Count, value=1)
+        return _answer(new_id(), data.get(REDIRECT_FIELD))
+    redirect = data.pop(REDIRECT_FIELD, None)
+    if redirect and not _allowed_redirect(redirect):
+        return error_response(422, [{"field": REDIRECT_FIELD, "rule": "allowed_origin",
+                                     "message": "the thank-you URL must be on a configured site"}],
+                              "redirectTo is not on an allowed origin")
     header_key = event.headers.get("idempotency-key")
     if header_key and "idempotencyKey" not in data:
         data["idempotencyKey"] = header_key
@@ -57,7 +69,20 @@ def post_lead():
     metrics.add_metric(name="LeadsCaptured" if result.created else "LeadsResubmitted",
                        unit=MetricUnit.Count, value=1)
     logger.info("lead captured", extra={"lead_id": result.lead_id, "new_lead": result.created})
-    return json_response(202, {"id": result.lead_id})
+    return _answer(result.lead_id, redirect)
+
+
+def _answer(lead_id: str, redirect: str | None):
+    if redirect and _allowed_redirect(redirect):  # plain HTML forms: back to the site's thank-you page
+        return Response(status_code=303, headers={"Location": redirect}, body="")
+    return json_response(202, {"id": lead_id})
+
+
+def _allowed_redirect(url: str) -> bool:
+    parts = urlsplit(str(url))
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return parts.scheme in ("https", "http") and "@" not in parts.netloc and origin in {
+        o.lower().rstrip("/") for o in _origins}
 
 
 def _parse_body(raw: str, content_type: str) -> dict:

@@ -8,14 +8,19 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.common import logger, metrics, tracer
-from leadflow.services.qualify import qualify_lead
+from leadflow.services.qualify import merge_resubmission, qualify_lead
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
 def _record_handler(record: SQSRecord) -> None:
-    lead_id = json.loads(record.body)["leadId"]
+    message = json.loads(record.body)
+    lead_id = message["leadId"]
+    if "merge" in message:
+        merge_resubmission(lead_id, message["merge"], submission_id=message.get("submissionId", ""))
+        logger.info("resubmission merged", extra={"lead_id": lead_id})
+        return
     quality = qualify_lead(lead_id)
     logger.info("lead qualified", extra={"lead_id": lead_id, "quality": quality})
 

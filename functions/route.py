@@ -1,17 +1,24 @@
-"""SQS consumer wired in template.yaml; its logic arrives with issue 6."""
+"""SQS routing consumer: assigns each MQL exactly once."""
 
 from __future__ import annotations
+
+import json
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.common import logger, metrics, tracer
+from leadflow.services.routing import route_lead
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
+@tracer.capture_method
 def _record_handler(record: SQSRecord) -> None:
-    logger.info("message received", extra={"message_id": record.message_id})
+    lead_id = json.loads(record.body)["leadId"]
+    decision = route_lead(lead_id)
+    logger.info("routed", extra={"lead_id": lead_id, "rule": decision.rule if decision else None,
+                                 "queue": decision.queue if decision else None})
 
 
 @logger.inject_lambda_context

@@ -1,17 +1,24 @@
-"""SQS consumer wired in template.yaml; its logic arrives with issue 5."""
+"""SQS engagement consumer: timeline, decayed engagement score, grade, MQL hand-off."""
 
 from __future__ import annotations
+
+import json
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.common import logger, metrics, tracer
+from leadflow.services.scoring import handle_event
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
+@tracer.capture_method
 def _record_handler(record: SQSRecord) -> None:
-    logger.info("message received", extra={"message_id": record.message_id})
+    message = json.loads(record.body)
+    outcome = handle_event(message)
+    logger.info("engagement", extra={"lead_id": message.get("leadId"), "type": message.get("type"),
+                                     "outcome": outcome})
 
 
 @logger.inject_lambda_context

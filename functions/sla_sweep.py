@@ -1,14 +1,15 @@
-"""Scheduled every five minutes: reassigns leads whose acceptance SLA ran out (issue 6)."""
+"""Scheduled every five minutes: reassigns leads whose acceptance SLA ran out, alerts managers."""
 
 from __future__ import annotations
 
 from functions.common import logger, metrics, tracer
+from leadflow.services.routing import sla_sweep
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event, context):
-    # The SLA sweep arrives with routing (issue 6); the schedule is wired already.
-    logger.info("sla sweep", extra={"overdue": 0})
-    return {"overdue": 0, "reassigned": 0}
+    result = sla_sweep()
+    logger.info("sla sweep", extra=result)
+    return result

@@ -16,6 +16,10 @@ class Settings:
     markers_table: str
     metrics_table: str
     config_table: str
+    accounts_table: str
+    match_table: str
+    timeline_table: str
+    routing_table: str
     idempotency_table: str
     intake_queue_url: str
     engagement_queue_url: str
@@ -44,6 +48,10 @@ def get_settings() -> Settings:
         markers_table=_env("MARKERS_TABLE", "leadflow-MarkersTable"),
         metrics_table=_env("METRICS_TABLE", "leadflow-MetricsTable"),
         config_table=_env("CONFIG_TABLE", "leadflow-ConfigTable"),
+        accounts_table=_env("ACCOUNTS_TABLE", "leadflow-AccountsTable"),
+        match_table=_env("MATCH_TABLE", "leadflow-MatchTable"),
+        timeline_table=_env("TIMELINE_TABLE", "leadflow-TimelineTable"),
+        routing_table=_env("ROUTING_TABLE", "leadflow-RoutingTable"),
         idempotency_table=_env("IDEMPOTENCY_TABLE", "leadflow-IdempotencyTable"),
         intake_queue_url=_env("INTAKE_QUEUE_URL"),
         engagement_queue_url=_env("ENGAGEMENT_QUEUE_URL"),

@@ -14,7 +14,7 @@ os.environ.update({
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture
@@ -38,13 +38,12 @@ def _reset_process_caches() -> None:
     from leadflow.adapters.aws import reset_clients
     from leadflow.services import config
     from leadflow.settings import get_settings
-    from leadflow.store.models import ALL_MODELS
+    from leadflow.store.models import reset_connections
 
     get_settings.cache_clear()
     reset_clients()
     config.clear_cache()
-    for model in ALL_MODELS:
-        model._connection = None
+    reset_connections()
 
 
 @pytest.fixture

@@ -24,12 +24,22 @@ TYPE_ROLES: dict[str, frozenset[Role]] = {
     "Consent": PERSONAL_DATA_ROLES,
     "HistoryEntry": PERSONAL_DATA_ROLES,
     "QualityReason": PERSONAL_DATA_ROLES,
+    "Enrichment": PERSONAL_DATA_ROLES,
+    "Score": PERSONAL_DATA_ROLES,
+    "ScoreReason": PERSONAL_DATA_ROLES,
+    "TimelineEvent": PERSONAL_DATA_ROLES,
     "LeadConnection": PERSONAL_DATA_ROLES,
     "LeadEdge": PERSONAL_DATA_ROLES,
     "PageInfo": ALL_ROLES,
     "ConfigVersion": frozenset({Role.ADMIN}),
     "Viewer": ALL_ROLES,
 }
+
+
+def register_type_roles(*tables: dict[str, frozenset[Role]]) -> None:
+    """Area modules (sales, controlling, nurturing) bring the roles of their own types."""
+    for table in tables:
+        TYPE_ROLES.update(table)
 
 
 class NotAuthorized(Exception):

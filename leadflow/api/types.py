@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -45,6 +46,58 @@ class Consent:
     given_at: datetime | None
 
 
+@strawberry.type(description="What the form data tells beyond what was typed (offline enrichment).")
+class Enrichment:
+    email_domain: str | None
+    email_domain_type: str | None = strawberry.field(description="business | free_mail | disposable")
+    company_domain: str | None
+    seniority: str | None = strawberry.field(description="executive | director | manager | professional | student")
+    decision_level: str | None = strawberry.field(description="decision_maker | influencer | user | none")
+    region: str | None
+    region_name: str | None
+    macro_region: str | None
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Enrichment | None:
+        if not d:
+            return None
+        return cls(**{k: d.get(k) for k in ("email_domain", "email_domain_type", "company_domain", "seniority",
+                                             "decision_level", "region", "region_name", "macro_region")})
+
+
+@strawberry.type
+class ScoreReason:
+    factor: str
+    points: float
+
+
+@strawberry.type(description="The explained rule score: fit (who) + engagement (what they did, decayed).")
+class Score:
+    fit: float
+    engagement: float
+    total: float
+    grade: str = strawberry.field(description="hot | normal | cold")
+    action: str = strawberry.field(description="The recommended next action for this grade.")
+    channel: str = strawberry.field(description="The recommended channel for this grade.")
+    rules_version: int
+    reasons: list[ScoreReason]
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Score | None:
+        if not d:
+            return None
+        return cls(fit=d["fit"], engagement=d["engagement"], total=d["total"], grade=d["grade"],
+                   action=d["action"], channel=d["channel"], rules_version=int(d.get("rules_version", 1)),
+                   reasons=[ScoreReason(factor=r["factor"], points=r["points"]) for r in d.get("reasons", [])])
+
+
+@strawberry.type(description="One engagement event on the lead's timeline.")
+class TimelineEvent:
+    type: str
+    at: datetime
+    details: JSON | None
+
+
 @strawberry.type(description="A contact on its way from form submission to customer.")
 class Lead:
     id: strawberry.ID
@@ -69,6 +122,17 @@ class Lead:
     owner_id: str | None
     consent: Consent | None
     quality_reasons: list[QualityReason]
+    enrichment: Enrichment | None
+    interest_areas: list[str]
+    existing_customer: bool
+    key_account: bool
+    account_id: str | None
+    account_owner_id: str | None
+    duplicate_of: str | None = strawberry.field(description="A possible duplicate a reviewer should compare.")
+    merged_into: str | None = strawberry.field(description="This submission was merged into that lead.")
+    submissions: int
+    score: Score | None
+    creditworthiness: str | None
     created_at: datetime
     updated_at: datetime
     stage_entered_at: datetime
@@ -77,6 +141,13 @@ class Lead:
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
         items = await info.context["loaders"].history.load(str(self.id))
         return [HistoryEntry.from_model(i) for i in items]
+
+    @strawberry.field(description="Engagement events, newest first (at most 100).")
+    def timeline(self, first: int = 50) -> list[TimelineEvent]:
+        from leadflow.store.leads import timeline_of
+
+        return [TimelineEvent(type=e.event_type, at=e.at, details=e.details)
+                for e in timeline_of(str(self.id), limit=max(1, min(first, 100)))]
 
     @classmethod
     def from_model(cls, m: LeadModel) -> Lead:
@@ -92,9 +163,33 @@ class Lead:
             phone=m.phone, company=m.company, job_title=m.job_title, street=m.street,
             postal_code=m.postal_code, city=m.city, country=m.country, interests=list(m.interests or []),
             message=m.message, source=m.source, campaign=m.campaign, form_id=m.form_id,
-            owner_id=m.owner_id, consent=consent, quality_reasons=reasons, created_at=m.created_at,
+            owner_id=m.owner_id, consent=consent, quality_reasons=reasons,
+            enrichment=Enrichment.from_dict(m.enrichment), interest_areas=list(m.interest_areas or []),
+            existing_customer=bool(m.existing_customer), key_account=bool(m.key_account),
+            account_id=m.account_id, account_owner_id=m.account_owner_id, duplicate_of=m.duplicate_of,
+            merged_into=m.merged_into, submissions=int(m.submissions or 1), score=Score.from_dict(m.score),
+            creditworthiness=m.creditworthiness, created_at=m.created_at,
             updated_at=m.updated_at, stage_entered_at=m.stage_entered_at,
         )
+
+
+@strawberry.input(description="Corrections a reviewer makes; only the fields given change.")
+class LeadPatch:
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    company: str | None = strawberry.UNSET
+    job_title: str | None = strawberry.UNSET
+    street: str | None = strawberry.UNSET
+    postal_code: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+
+    def to_dict(self) -> dict:
+        from pydantic.alias_generators import to_camel
+
+        return {to_camel(k): v for k, v in vars(self).items() if v is not strawberry.UNSET}
 
 
 @strawberry.type

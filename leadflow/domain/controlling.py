@@ -17,7 +17,7 @@ from leadflow.domain.lifecycle import Transition
 
 GRAINS = ("day", "week", "month")
 # Dimensions a funnel can be grouped by; "all" is the ungrouped total.
-DIMENSIONS = ("all", "source", "campaign", "owner")
+DIMENSIONS = ("all", "source", "campaign", "last_campaign", "owner")
 NONE_VALUE = "(none)"
 MAX_BUCKET = 40
 
@@ -64,6 +64,10 @@ def counter_updates(
     dimensions: dict[str, str | None],
     tz: str,
     entered_from_stage_at: datetime | None = None,
+    *,
+    captured_at: datetime | None = None,
+    first_time_in_stage: bool = True,
+    details: dict | None = None,
 ) -> list[CounterUpdate]:
     """The counters one transition moves: `entered` on the new stage and
     `exit_<TO>` plus the time-in-stage bucket on the stage it leaves."""

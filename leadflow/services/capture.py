@@ -44,16 +44,28 @@ def capture_lead(submission: LeadSubmission, *, body_hash: str | None = None) ->
                            actor="system:capture", reason=f"form {submission.form_id or 'unknown'}",
                            details={"source": submission.source, "campaign": submission.campaign})
     counters = counter_updates(Transition(lead_id, None, Stage.LEAD, now, "system:capture"),
-                               dimensions_of(lead), get_settings().company_timezone)
+                               dimensions_of(lead), get_settings().company_timezone, captured_at=now)
     try:
         repo.create_lead(lead, history, markers, counters)
     except repo.MarkerTaken as taken:
-        return CaptureResult(_existing_lead_for(taken.markers, body_hash), created=False)
+        existing_id, marker = _existing_lead_for(taken.markers, body_hash)
+        if marker.startswith("email#"):  # the same person with a new form: merge what is new
+            _enqueue_merge(existing_id, submission)
+        return CaptureResult(existing_id, created=False)
     try:
         queues.enqueue_intake(lead_id)
     except Exception:  # the lead is stored; the intake sweep re-enqueues it
         log.exception("enqueue failed", extra={"lead_id": lead_id})
     return CaptureResult(lead_id, created=True)
+
+
+def _enqueue_merge(lead_id: str, submission: LeadSubmission) -> None:
+    update = submission.model_dump(exclude={"idempotency_key", "consent", "email", "form_id"}, exclude_none=True)
+    try:
+        queues.send(get_settings().intake_queue_url,
+                    {"leadId": lead_id, "merge": update, "submissionId": submission.digest()[:16]})
+    except Exception:
+        log.exception("enqueue of a resubmission failed", extra={"lead_id": lead_id})
 
 
 def _markers(submission: LeadSubmission, lead_id: str, body_hash: str, now_s: int) -> list[MarkerModel]:
@@ -70,7 +82,7 @@ def _markers(submission: LeadSubmission, lead_id: str, body_hash: str, now_s: in
     return markers
 
 
-def _existing_lead_for(taken: list[str], body_hash: str) -> str:
+def _existing_lead_for(taken: list[str], body_hash: str) -> tuple[str, str]:
     for name in taken:
         marker = repo.get_marker(name)
         if marker is None:
@@ -78,7 +90,7 @@ def _existing_lead_for(taken: list[str], body_hash: str) -> str:
         if name.startswith("idem#") and marker.body_hash != body_hash:
             raise Conflict("this idempotencyKey was already used for a different submission",
                            field="idempotencyKey")
-        return marker.lead_id
+        return marker.lead_id, name
     raise Conflict("the submission collided with a concurrent one; retry", field="body")
 
 
@@ -94,4 +106,6 @@ def _lead_from(s: LeadSubmission, lead_id: str, now) -> LeadModel:
         company=s.company, job_title=s.job_title, street=s.street, postal_code=s.postal_code,
         city=s.city, country=s.country, message=s.message, interests=s.interests or None,
         source=s.source, campaign=s.campaign, form_id=s.form_id, consent=consent,
+        intake_pending="pending", created_sort=f"{repo.at_iso(now)}#{lead_id}",
+        stages_reached=[Stage.LEAD.value],
     )

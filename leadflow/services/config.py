@@ -51,6 +51,8 @@ def load_file(name: str) -> dict[str, Any]:
 def validate(name: str, document: dict[str, Any]) -> None:
     if not isinstance(document, dict):
         raise InvalidConfig(f"{name}: the document must be a mapping", field="document")
+    import leadflow.services.rulesets  # noqa: F401  (registers the product's parsers)
+
     validator = _validators.get(name)
     if validator is None:
         return
@@ -60,6 +62,10 @@ def validate(name: str, document: dict[str, Any]) -> None:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "document"
         raise InvalidConfig(f"{name}: {where}: {first['msg']}", field=f"document.{where}") from None
+    except InvalidConfig:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidConfig(f"{name}: {exc}", field="document") from None
 
 
 def active(name: str) -> tuple[int | None, dict[str, Any]]:

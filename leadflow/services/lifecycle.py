@@ -6,15 +6,25 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.adapters import clock
-from leadflow.domain.controlling import counter_updates
+from leadflow.domain.controlling import CounterUpdate, counter_updates
 from leadflow.domain.lifecycle import Stage, Transition, check_transition
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store.models import HistoryModel, LeadModel
 
+# Stages in which an assigned lead counts against its rep's capacity (max open leads).
+REP_PIPELINE = frozenset({Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
+
+
+def open_load(rep_id: str, delta: int) -> CounterUpdate:
+    """The counter of a rep's open leads (read by routing for capacity)."""
+    return CounterUpdate("load#open", rep_id, {"open": delta})
+
 
 def dimensions_of(lead: LeadModel) -> dict[str, str | None]:
-    return {"source": lead.source, "campaign": lead.campaign, "owner": lead.owner_id}
+    """First-touch campaign is the one the lead came with; last touch the latest one seen."""
+    return {"source": lead.source, "campaign": lead.campaign,
+            "last_campaign": lead.last_campaign or lead.campaign, "owner": lead.owner_id}
 
 
 def stage_sort(at: datetime, lead_id: str) -> str:
@@ -36,10 +46,19 @@ def transition(lead: LeadModel, to_stage: Stage, *, actor: str, reason: str | No
         lead.lead_id, lead.version + 1, kind="stage", from_stage=from_stage.value,
         to_stage=to_stage.value, at=at, actor=actor, reason=reason, details=details,
     )
+    reached = list(lead.stages_reached or [Stage.LEAD.value])
     counters = counter_updates(move, dimensions_of(lead), get_settings().company_timezone,
-                               entered_from_stage_at=lead.stage_entered_at)
+                               entered_from_stage_at=lead.stage_entered_at, captured_at=lead.created_at,
+                               first_time_in_stage=to_stage.value not in reached, details=details)
+    if to_stage.value not in reached:
+        reached.append(to_stage.value)
     fields = {"stage": to_stage.value, "stage_entered_at": at, "stage_sort": stage_sort(at, lead.lead_id),
-              **(extra_fields or {})}
+              "stages_reached": reached}
+    if lead.owner_id and from_stage in REP_PIPELINE and to_stage not in REP_PIPELINE:
+        counters.append(open_load(lead.owner_id, -1))  # the rep has room for another lead
+    if (extra_fields or {}).get("owner_id", lead.owner_id):
+        fields["owner_sort"] = f"{to_stage.value}#{fields['stage_sort']}"
+    fields.update(extra_fields or {})
     repo.apply_change(lead, expected_stage=from_stage.value, expected_version=lead.version,
                       set_fields=fields, history=history, counters=counters)
     return repo.get_lead(lead.lead_id)

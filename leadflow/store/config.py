@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from leadflow.domain.errors import ConcurrentUpdate
-from leadflow.store.models import ConfigModel
+from leadflow.store.models import ConfigModel, connection
 
 POINTER = 0
 
@@ -50,7 +49,7 @@ def publish(name: str, document: dict[str, Any], *, author: str, at: datetime, c
     pointer_condition = (ConfigModel.active_version.does_not_exist() if expected is None
                          else ConfigModel.active_version == expected)
     try:
-        with TransactWrite(connection=Connection(region=ConfigModel.Meta.region)) as tx:
+        with TransactWrite(connection=connection()) as tx:
             tx.save(item, condition=ConfigModel.version.does_not_exist())
             tx.save(pointer, condition=pointer_condition)
     except TransactWriteError as exc:

@@ -13,14 +13,20 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
 from leadflow.domain.controlling import CounterUpdate
 from leadflow.domain.errors import ConcurrentUpdate, NotFound
-from leadflow.store.models import CounterModel, HistoryModel, LeadModel, MarkerModel
+from leadflow.store.models import (
+    CounterModel,
+    HistoryModel,
+    LeadModel,
+    MarkerModel,
+    TimelineModel,
+    connection,
+)
 
 
 class MarkerTaken(Exception):
@@ -32,7 +38,7 @@ class MarkerTaken(Exception):
 
 
 def _transaction() -> TransactWrite:
-    return TransactWrite(connection=Connection(region=LeadModel.Meta.region))
+    return TransactWrite(connection=connection())
 
 
 def _add_counters(tx: TransactWrite, counters: Iterable[CounterUpdate]) -> None:
@@ -90,6 +96,34 @@ def apply_change(lead: LeadModel, *, expected_stage: str, expected_version: int,
                 f"version {expected_version}); reload and retry"
             ) from exc
         raise
+
+
+class AlreadyRecorded(Exception):
+    """The engagement event is on the timeline already (a redelivery)."""
+
+
+def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: TimelineModel | None) -> None:
+    """Put the event on the timeline and update the lead's score in one transaction."""
+    actions = [getattr(LeadModel, name).set(value) if value is not None else getattr(LeadModel, name).remove()
+               for name, value in set_fields.items()]
+    actions.append(LeadModel.version.set(lead.version + 1))
+    condition = LeadModel.version == lead.version
+    try:
+        with _transaction() as tx:
+            if event is not None:
+                tx.save(event, condition=TimelineModel.event_sort.does_not_exist())
+            tx.update(lead, actions=actions, condition=condition)
+    except TransactWriteError as exc:
+        codes = _cancellation_codes(exc)
+        if event is not None and codes and codes[0] == "ConditionalCheckFailed":
+            raise AlreadyRecorded(event.event_sort) from exc
+        if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+            raise ConcurrentUpdate(f"lead {lead.lead_id} changed meanwhile; retry") from exc
+        raise
+
+
+def timeline_of(lead_id: str, limit: int = 100) -> list[TimelineModel]:
+    return list(TimelineModel.query(lead_id, scan_index_forward=False, limit=limit))
 
 
 def get_lead(lead_id: str, *, consistent: bool = True) -> LeadModel:

@@ -7,6 +7,7 @@ what the local stack and the tests provision from the same template.
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     JSONAttribute,
     ListAttribute,
     MapAttribute,
@@ -14,7 +15,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from leadflow.settings import get_settings
@@ -26,6 +28,25 @@ class _Meta:
     region = _settings.region
 
 
+_connection: Connection | None = None
+
+
+def connection() -> Connection:
+    """One low-level connection per process for transactions (a botocore client is costly to create)."""
+    global _connection
+    if _connection is None:
+        _connection = Connection(region=_Meta.region)
+    return _connection
+
+
+def reset_connections() -> None:
+    """For tests: forget connections made under another emulator."""
+    global _connection
+    _connection = None
+    for model in ALL_MODELS:
+        model._connection = None
+
+
 class ByStageIndex(GlobalSecondaryIndex["LeadModel"]):
     class Meta:
         index_name = "by_stage"
@@ -33,6 +54,51 @@ class ByStageIndex(GlobalSecondaryIndex["LeadModel"]):
 
     stage = UnicodeAttribute(hash_key=True)
     stage_sort = UnicodeAttribute(range_key=True)
+
+
+class ByReviewIndex(GlobalSecondaryIndex["LeadModel"]):
+    class Meta:
+        index_name = "by_review"
+        projection = AllProjection()
+
+    review_queue = UnicodeAttribute(hash_key=True)
+    review_sort = UnicodeAttribute(range_key=True)
+
+
+class ByIntakePendingIndex(GlobalSecondaryIndex["LeadModel"]):
+    class Meta:
+        index_name = "by_intake_pending"
+        projection = KeysOnlyProjection()
+
+    intake_pending = UnicodeAttribute(hash_key=True)
+    created_sort = UnicodeAttribute(range_key=True)
+
+
+class ByOwnerIndex(GlobalSecondaryIndex["LeadModel"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    owner_sort = UnicodeAttribute(range_key=True)
+
+
+class ByManagerQueueIndex(GlobalSecondaryIndex["LeadModel"]):
+    class Meta:
+        index_name = "by_manager_queue"
+        projection = AllProjection()
+
+    queue_manager = UnicodeAttribute(hash_key=True)
+    created_sort = UnicodeAttribute(range_key=True)
+
+
+class BySlaDueIndex(GlobalSecondaryIndex["LeadModel"]):
+    class Meta:
+        index_name = "by_sla_due"
+        projection = KeysOnlyProjection()
+
+    sla_bucket = UnicodeAttribute(hash_key=True)
+    sla_due = UnicodeAttribute(range_key=True)
 
 
 class ConsentAttribute(MapAttribute):
@@ -78,8 +144,54 @@ class LeadModel(Model):
     form_id = UnicodeAttribute(null=True)
     consent = ConsentAttribute(null=True)
     owner_id = UnicodeAttribute(null=True)
+    last_campaign = UnicodeAttribute(null=True)  # last-touch attribution
+    stages_reached = ListAttribute(of=UnicodeAttribute, null=True)  # for cohorts: each stage counted once
+
+    # qualification results
+    enrichment = JSONAttribute(null=True)
+    interest_areas = ListAttribute(of=UnicodeAttribute, null=True)
+    existing_customer = BooleanAttribute(default=False)
+    account_id = UnicodeAttribute(null=True)
+    account_owner_id = UnicodeAttribute(null=True)
+    key_account = BooleanAttribute(default=False)
+    duplicate_of = UnicodeAttribute(null=True)  # a possible duplicate a reviewer should look at
+    merged_into = UnicodeAttribute(null=True)  # this submission was merged into that lead
+    submissions = NumberAttribute(default=1)
+
+    # sparse index keys: present only while the lead waits
+    review_queue = UnicodeAttribute(null=True)  # "needs_review"
+    review_sort = UnicodeAttribute(null=True)
+    intake_pending = UnicodeAttribute(null=True)  # "pending" until qualified
+    created_sort = UnicodeAttribute(null=True)
+    intake_attempts = NumberAttribute(default=0)
+
+    # scoring
+    engagement_state = JSONAttribute(null=True)  # {event type: [decayed value, as-of ISO]}
+    score = JSONAttribute(null=True)  # the explained rule score (domain.scoring.Score.to_dict)
+    score_total = NumberAttribute(null=True)
+    grade = UnicodeAttribute(null=True)
+    scored_at = UTCDateTimeAttribute(null=True)
+    creditworthiness = UnicodeAttribute(null=True)  # good | poor, set by finance or an integration
+    prediction = JSONAttribute(null=True)  # {probability, model_version, factors}
+
+    # routing and the sales side
+    owner_sort = UnicodeAttribute(null=True)  # "<stage>#<stage_sort>" while owned
+    team_id = UnicodeAttribute(null=True)
+    assigned_at = UTCDateTimeAttribute(null=True)
+    queue_manager = UnicodeAttribute(null=True)  # manager whose queue holds the lead (sparse index)
+    sla_bucket = UnicodeAttribute(null=True)  # "sla#<shard>" while acceptance is awaited (sparse index)
+    sla_due = UnicodeAttribute(null=True)  # ISO deadline for acceptance
+    earlier_owners = ListAttribute(of=UnicodeAttribute, null=True)  # reps who missed its SLA or rejected it
+    qualification = JSONAttribute(null=True)  # BANT: budget, authority, need, timeline
+    opportunity = JSONAttribute(null=True)  # amount (cents), currency, expected close
+    close_reason = UnicodeAttribute(null=True)
 
     by_stage = ByStageIndex()
+    by_review = ByReviewIndex()
+    by_intake_pending = ByIntakePendingIndex()
+    by_owner = ByOwnerIndex()
+    by_manager_queue = ByManagerQueueIndex()
+    by_sla_due = BySlaDueIndex()
 
 
 class HistoryModel(Model):
@@ -138,4 +250,62 @@ class ConfigModel(Model):
     comment = UnicodeAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (LeadModel, HistoryModel, MarkerModel, CounterModel, ConfigModel)
+class TimelineModel(Model):
+    """One engagement event of a lead; the sort key makes a redelivered event a no-op."""
+
+    class Meta(_Meta):
+        table_name = _settings.timeline_table
+
+    lead_id = UnicodeAttribute(hash_key=True)
+    event_sort = UnicodeAttribute(range_key=True)  # "<at ISO>#<event id>"
+    event_type = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    details = JSONAttribute(null=True)  # url, campaign, content key: no personal data
+
+
+class RoutingStateModel(Model):
+    """pk "rotation" / sk team id: the rotation credits, versioned for conditional writes;
+    pk "assigned#<YYYY-MM>" / sk "<at>#<lead id>": the assignment log the fairness report reads."""
+
+    class Meta(_Meta):
+        table_name = _settings.routing_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute(null=True)
+    state = JSONAttribute(null=True)
+    rep_id = UnicodeAttribute(null=True)
+    rule = UnicodeAttribute(null=True)
+    pool = ListAttribute(of=UnicodeAttribute, null=True)
+    at = UTCDateTimeAttribute(null=True)
+
+
+class AccountModel(Model):
+    """An existing customer account from the customer import; key accounts have an owner
+    who must be involved before marketing approaches them (seed 001)."""
+
+    class Meta(_Meta):
+        table_name = _settings.accounts_table
+
+    account_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    domain = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    owner_id = UnicodeAttribute(null=True)
+    key_account = BooleanAttribute(default=False)
+    contacts = JSONAttribute(null=True)  # [{first_name, last_name, email, phone}]
+    imported_at = UTCDateTimeAttribute(null=True)
+
+
+class MatchModel(Model):
+    """Dedup index entry: match key (hashed email/phone, name+company block, domain) -> reference."""
+
+    class Meta(_Meta):
+        table_name = _settings.match_table
+
+    match_key = UnicodeAttribute(hash_key=True)
+    ref = UnicodeAttribute(range_key=True)  # "lead#<id>" | "account#<id>" | "contact#<account>#<n>"
+
+
+ALL_MODELS: tuple[type[Model], ...] = (LeadModel, HistoryModel, MarkerModel, CounterModel, ConfigModel,
+                                       AccountModel, MatchModel, TimelineModel, RoutingStateModel)

@@ -9,7 +9,7 @@ import boto3
 from tests.helpers import LambdaContext, graphql, http_event, sqs_event
 
 ANNA = {
-    "firstName": "Anna", "lastName": "Schmidt", "email": "anna.schmidt@example.org", "phone": "+49 89 1234567",
+    "firstName": "Anna", "lastName": "Schmidt", "email": "anna.schmidt@schmidt-logistik.de", "phone": "+49 89 1234567",
     "company": "Schmidt Logistik GmbH", "jobTitle": "Leiterin Einkauf", "street": "Leopoldstr. 1",
     "postalCode": "80802", "city": "München", "country": "DE", "interests": ["warehouse"],
     "source": "website", "campaign": "spring-2026", "formId": "contact",
@@ -76,7 +76,7 @@ def test_same_idempotency_key_twice_gives_one_lead_and_same_answer(aws):
 
 def test_same_email_again_returns_the_existing_lead(aws):
     first = json.loads(capture(ANNA)["body"])["id"]
-    again = json.loads(capture({**ANNA, "email": "Anna.Schmidt@Example.org", "message": "hi"})["body"])["id"]
+    again = json.loads(capture({**ANNA, "email": "Anna.Schmidt@Schmidt-Logistik.de", "message": "hi"})["body"])["id"]
     assert again == first
 
 
@@ -97,7 +97,7 @@ def test_graphql_refuses_callers_without_a_token_or_role(aws):
 def test_leads_are_paged_by_stage_through_the_index(aws):
     from functions.graphql_api import handler as gql
 
-    ids = [json.loads(capture({**ANNA, "email": f"p{i}@example.org"})["body"])["id"] for i in range(5)]
+    ids = [json.loads(capture({**ANNA, "email": f"p{i}.meier@schmidt-logistik.de"})["body"])["id"] for i in range(5)]
     query = """query($after: String) { leads(stage: LEAD, first: 2, after: $after) {
         edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
     seen, after = [], None

@@ -1,0 +1,73 @@
+"""GraphQL for leads: read, list, the review queue and its decisions."""
+
+from __future__ import annotations
+
+import strawberry
+
+from leadflow.api.permissions import principal_of, roles
+from leadflow.api.types import Lead, LeadConnection, LeadEdge, LeadPatch, PageInfo, Viewer
+from leadflow.domain.access import ALL_ROLES, Role
+from leadflow.domain.lifecycle import Stage
+from leadflow.services import leads as lead_service
+from leadflow.services import review as review_service
+from leadflow.store.leads import encode_cursor
+
+REVIEWERS = roles(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
+READ_LEADS = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
+LIST_LEADS = roles(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
+ANYONE = roles(*ALL_ROLES)
+
+
+@strawberry.type
+class LeadQuery:
+    @strawberry.field(permission_classes=[ANYONE], description="The caller as the API sees them.")
+    def viewer(self, info: strawberry.Info) -> Viewer:
+        principal = principal_of(info)
+        return Viewer(user_id=principal.user_id, role=principal.role.value)
+
+    @strawberry.field(permission_classes=[READ_LEADS],
+                      description="One lead; null if it does not exist or the caller may not see it.")
+    def lead(self, info: strawberry.Info, id: strawberry.ID) -> Lead | None:
+        lead = lead_service.lead_for(principal_of(info), str(id))
+        return Lead.from_model(lead) if lead else None
+
+    @strawberry.field(permission_classes=[LIST_LEADS],
+                      description="Leads in a stage, newest first; cursor pagination (first <= 100).")
+    def leads(self, info: strawberry.Info, stage: Stage, first: int = 20, after: str | None = None
+              ) -> LeadConnection:
+        items, end_cursor = lead_service.leads_in_stage(principal_of(info), stage, first, after)
+        return connection(items, end_cursor, stage_cursor)
+
+    @strawberry.field(permission_classes=[REVIEWERS],
+                      description="Leads the checks were unsure of, oldest first: correct, release or reject.")
+    def review_queue(self, info: strawberry.Info, first: int = 20, after: str | None = None) -> LeadConnection:
+        items, end_cursor = review_service.review_queue(principal_of(info), first, after)
+        return connection(items, end_cursor, review_cursor)
+
+
+def stage_cursor(model) -> str:
+    return encode_cursor({"lead_id": {"S": model.lead_id}, "stage": {"S": model.stage},
+                          "stage_sort": {"S": model.stage_sort}})
+
+
+def review_cursor(model) -> str:
+    return encode_cursor({"lead_id": {"S": model.lead_id}, "review_queue": {"S": model.review_queue or ""},
+                          "review_sort": {"S": model.review_sort or ""}})
+
+
+def connection(items, end_cursor, cursor_of) -> LeadConnection:
+    edges = [LeadEdge(cursor=cursor_of(m), node=Lead.from_model(m)) for m in items]
+    return LeadConnection(edges=edges, page_info=PageInfo(has_next_page=end_cursor is not None,
+                                                          end_cursor=end_cursor))
+
+
+@strawberry.type
+class LeadMutation:
+    @strawberry.mutation(permission_classes=[REVIEWERS],
+                         description="Correct fields of a lead in review; the checks run again.")
+    def correct_lead(self, info: strawberry.Info, id: strawberry.ID, patch: LeadPatch) -> Lead:
+        return Lead.from_model(review_service.correct_lead(principal_of(info), str(id), patch.to_dict()))
+
+    @strawberry.mutation(permission_classes=[REVIEWERS], description="A person vouches for a lead in review.")
+    def release_lead(self, info: strawberry.Info, id: strawberry.ID) -> Lead:
+        return Lead.from_model(review_service.release_lead(principal_of(info), str(id)))

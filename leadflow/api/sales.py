@@ -1,0 +1,118 @@
+"""GraphQL for sales: a rep's own queue and actions, a manager's team queue,
+reassignment and the fairness report."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+
+from leadflow.api.leads import connection
+from leadflow.api.permissions import principal_of, roles
+from leadflow.api.types import Lead, LeadConnection
+from leadflow.domain.access import Role
+from leadflow.domain.lifecycle import Stage
+from leadflow.services import review as review_service
+from leadflow.services import routing as routing_service
+from leadflow.services import sales as sales_service
+from leadflow.store.leads import encode_cursor
+
+SALES = roles(Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
+MANAGERS = roles(Role.SALES_MANAGER, Role.ADMIN)
+REJECTERS = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
+
+
+def owner_cursor(model) -> str:
+    return encode_cursor({"lead_id": {"S": model.lead_id}, "owner_id": {"S": model.owner_id or ""},
+                          "owner_sort": {"S": model.owner_sort or ""}})
+
+
+def queue_cursor(model) -> str:
+    return encode_cursor({"lead_id": {"S": model.lead_id}, "queue_manager": {"S": model.queue_manager or ""},
+                          "created_sort": {"S": model.created_sort or ""}})
+
+
+@strawberry.type(description="Leads per rep against their weight over a period: is the rotation fair?")
+class FairnessRow:
+    rep_id: str
+    name: str
+    weight: float | None
+    assigned: int
+    share: float
+    expected: float
+    expected_share: float
+    deviation: float | None = strawberry.field(description="assigned / expected - 1")
+    days_available: int
+    daily_quota: int | None
+    max_open: int | None
+    quota_used: float | None
+
+
+@strawberry.type
+class SalesQuery:
+    @strawberry.field(permission_classes=[SALES],
+                      description="The caller's own leads (managers may pass repId), newest first.")
+    def my_leads(self, info: strawberry.Info, stage: Stage | None = None, first: int = 20,
+                 after: str | None = None, rep_id: str | None = None) -> LeadConnection:
+        items, end = sales_service.my_leads(principal_of(info), stage, first, after, rep_id)
+        return connection(items, end, owner_cursor)
+
+    @strawberry.field(permission_classes=[MANAGERS],
+                      description="Leads waiting in the manager's queue (no eligible rep, key account owner away).")
+    def team_queue(self, info: strawberry.Info, first: int = 20, after: str | None = None,
+                   manager_id: str | None = None) -> LeadConnection:
+        items, end = sales_service.team_queue(principal_of(info), first, after, manager_id)
+        return connection(items, end, queue_cursor)
+
+    @strawberry.field(permission_classes=[MANAGERS], description="Rotation assignments per rep vs weights.")
+    def fairness_report(self, from_: Annotated[date, strawberry.argument(name="from")], to: date
+                        ) -> list[FairnessRow]:
+        rows = routing_service.fairness(from_, to)
+        return [FairnessRow(rep_id=r.rep_id, name=r.name, weight=r.weight, assigned=r.assigned, share=r.share,
+                            expected=r.expected, expected_share=r.expected_share, deviation=r.deviation,
+                            days_available=r.days_available, daily_quota=r.daily_quota, max_open=r.max_open,
+                            quota_used=r.quota_used) for r in rows]
+
+
+@strawberry.type
+class SalesMutation:
+    @strawberry.mutation(permission_classes=[SALES], description="The rep takes the lead: MQL -> SAL.")
+    def accept_lead(self, info: strawberry.Info, id: strawberry.ID) -> Lead:
+        return Lead.from_model(sales_service.accept_lead(principal_of(info), str(id)))
+
+    @strawberry.mutation(permission_classes=[REJECTERS], description=(
+        "Reject a lead. In the review queue (marketing): disqualified with the reason. "
+        "A rep's lead: back to nurturing (recycle: true, the default) or disqualified."))
+    def reject_lead(self, info: strawberry.Info, id: strawberry.ID, reason: str, recycle: bool = True) -> Lead:
+        principal = principal_of(info)
+        if review_service.is_in_review(str(id)) and principal.role in review_service.REVIEWERS:
+            return Lead.from_model(review_service.reject_in_review(principal, str(id), reason))
+        return Lead.from_model(sales_service.reject_lead(principal, str(id), reason, recycle))
+
+    @strawberry.mutation(permission_classes=[SALES], description="SAL -> SQL with budget, authority, need, timeline.")
+    def qualify_lead(self, info: strawberry.Info, id: strawberry.ID, budget: str | None = None,
+                     authority: str | None = None, need: str | None = None, timeline: str | None = None) -> Lead:
+        return Lead.from_model(sales_service.qualify_lead(principal_of(info), str(id), budget=budget,
+                                                          authority=authority, need=need, timeline=timeline))
+
+    @strawberry.mutation(permission_classes=[SALES], description="SQL -> OPPORTUNITY.")
+    def convert_to_opportunity(self, info: strawberry.Info, id: strawberry.ID, amount: float, currency: str,
+                               expected_close: date) -> Lead:
+        return Lead.from_model(sales_service.convert_to_opportunity(
+            principal_of(info), str(id), amount=amount, currency=currency, expected_close=expected_close))
+
+    @strawberry.mutation(permission_classes=[SALES], description="OPPORTUNITY -> CUSTOMER (won) or LOST.")
+    def close_opportunity(self, info: strawberry.Info, id: strawberry.ID, won: bool, reason: str | None = None,
+                          amount: float | None = None) -> Lead:
+        return Lead.from_model(sales_service.close_opportunity(principal_of(info), str(id), won=won,
+                                                               reason=reason, amount=amount))
+
+    @strawberry.mutation(permission_classes=[MANAGERS], description="Give an MQL to another rep.")
+    def reassign_lead(self, info: strawberry.Info, id: strawberry.ID, rep_id: str, reason: str) -> Lead:
+        principal = principal_of(info)
+        return Lead.from_model(routing_service.reassign_by_manager(str(id), rep_id, actor=principal.user_id,
+                                                                   reason=reason))
+
+
+TYPE_ROLES = {"FairnessRow": frozenset({Role.SALES_MANAGER, Role.ADMIN})}

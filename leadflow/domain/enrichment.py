@@ -1,0 +1,152 @@
+"""Offline enrichment: what the form data tells sales beyond what was typed.
+
+Email domain type (business / free mail / disposable), the company domain,
+seniority and decision-maker level from the job title (German and English),
+region from the postal code, and interest areas from form values and URLs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SeniorityLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    level: str
+    decision: str
+    patterns: list[str]
+
+
+class PostalRegion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    macro: str
+
+
+class EnrichmentRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: int = 1
+    free_mail_domains: list[str]
+    seniority: list[SeniorityLevel]
+    postal_regions: dict[str, dict[str, PostalRegion]]
+
+    @classmethod
+    def from_dict(cls, document: dict) -> EnrichmentRules:
+        return cls.model_validate(document)
+
+    @cached_property
+    def _free(self) -> frozenset[str]:
+        return frozenset(d.lower() for d in self.free_mail_domains)
+
+    @cached_property
+    def _seniority(self) -> list[tuple[SeniorityLevel, re.Pattern[str]]]:
+        return [(lvl, re.compile(r"(?<![\w])(" + "|".join(lvl.patterns) + r")(?![\w])", re.IGNORECASE))
+                for lvl in self.seniority]
+
+
+class InterestArea(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: dict[str, str]
+    aliases: list[str]
+    url_patterns: list[str] = Field(default_factory=list)
+
+
+class InterestRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: int = 1
+    areas: dict[str, InterestArea]
+
+    @classmethod
+    def from_dict(cls, document: dict) -> InterestRules:
+        return cls.model_validate(document)
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    email_domain: str | None
+    email_domain_type: str | None  # business | free_mail | disposable
+    company_domain: str | None
+    seniority: str | None  # executive | director | manager | professional | student
+    decision_level: str | None  # decision_maker | influencer | user | none
+    region: str | None  # e.g. "DE-8"
+    region_name: str | None
+    macro_region: str | None  # north | south | east | west | central
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def email_domain_type(domain: str | None, rules: EnrichmentRules) -> str | None:
+    if not domain:
+        return None
+    from disposable_email_domains import blocklist
+
+    parts = domain.lower().split(".")
+    # a disposable domain's subdomains are disposable too (x.mailinator.com)
+    if any(".".join(parts[i:]) in blocklist for i in range(len(parts) - 1)):
+        return "disposable"
+    if domain.lower() in rules._free:
+        return "free_mail"
+    return "business"
+
+
+def seniority_of(job_title: str | None, rules: EnrichmentRules) -> tuple[str | None, str | None]:
+    if not job_title:
+        return None, None
+    for level, pattern in rules._seniority:
+        if pattern.search(job_title):
+            return level.level, level.decision
+    return None, None
+
+
+def region_of(country: str | None, postal_code: str | None, rules: EnrichmentRules
+              ) -> tuple[str | None, PostalRegion | None]:
+    if not country or not postal_code:
+        return None, None
+    zones = rules.postal_regions.get(country.upper())
+    digits = re.sub(r"\D", "", postal_code)
+    if not zones or not digits:
+        return None, None
+    for length in (2, 1):  # the most specific zone configured wins
+        key = digits[:length]
+        if key in zones:
+            return f"{country.upper()}-{key}", zones[key]
+    return None, None
+
+
+def enrich(*, email: str | None, company: str | None, job_title: str | None, country: str | None,
+           postal_code: str | None, rules: EnrichmentRules) -> Enrichment:
+    domain = email.rsplit("@", 1)[1].strip().lower() if email and "@" in email else None
+    domain_type = email_domain_type(domain, rules)
+    seniority, decision = seniority_of(job_title, rules)
+    region, zone = region_of(country, postal_code, rules)
+    return Enrichment(
+        email_domain=domain, email_domain_type=domain_type,
+        company_domain=domain if domain_type == "business" else None,
+        seniority=seniority, decision_level=decision, region=region,
+        region_name=zone.name if zone else None, macro_region=zone.macro if zone else None,
+    )
+
+
+def _fold(text: str) -> str:
+    return (text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+            .strip())
+
+
+def interest_areas(values: Iterable[str], rules: InterestRules, urls: Iterable[str] = ()) -> list[str]:
+    """Map free form values ("Lagerlogistik", "ERP") and visited URLs to configured areas."""
+    found: list[str] = []
+    folded = [_fold(v) for v in values if v]
+    for area, spec in rules.areas.items():
+        aliases = {_fold(a) for a in spec.aliases} | {_fold(area)}
+        hit = any(v in aliases or any(re.search(rf"(?<!\w){re.escape(a)}(?!\w)", v) for a in aliases)
+                  for v in folded)
+        hit = hit or any(p in (u or "").lower() for u in urls for p in spec.url_patterns)
+        if hit:
+            found.append(area)
+    return found

@@ -1,0 +1,221 @@
+"""Country, postal code and city: does the address hang together?
+
+The city is looked up in the GeoNames index under every spelling people use
+(München, Muenchen, Munich; St. Gallen / Sankt Gallen; "Frankfurt a.M.",
+"München-Pasing", "80331 München"). A city known only elsewhere is a hard
+contradiction when it is a big city there (London with DE); otherwise it is a
+question for a person (a village the index does not know, a typo).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .findings import Findings
+from .geo import place_index
+from .text import fold, fold_variants, is_latin_text
+from .tokens import mash_kind
+
+DIGIT_GROUPS = re.compile(r"\b[A-Z]{0,2}-?\d[\d\s-]*\b", re.IGNORECASE)
+PART_SEPARATORS = re.compile(r"\s*[,/()]\s*|\s+-\s+")
+
+
+def normalise_country(value: str, findings: Findings) -> str | None:
+    """ISO alpha-2 upper case; aliases like UK -> GB. None when missing."""
+    code = value.strip().upper()
+    if not code:
+        return None
+    return findings.rules.country_aliases.get(code, code)
+
+
+def check_country(code: str, findings: Findings) -> bool:
+    import phonenumbers
+
+    if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
+        findings.add("country_unknown", "country", f"{code!r} is not an ISO 3166 country code")
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------
+# Postal code
+# ------------------------------------------------------------------------------------------
+
+
+def _postal_pattern(country: str, findings: Findings) -> re.Pattern[str] | None:
+    overrides = findings.rules.postal_overrides
+    if country in overrides:
+        return overrides[country]
+    facts = place_index().countries.get(country)
+    if not facts or not facts.postal_regex:
+        return None
+    return _compiled(facts.postal_regex)
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(regex: str) -> re.Pattern[str]:
+    if regex not in _COMPILED:
+        _COMPILED[regex] = re.compile(regex, re.IGNORECASE)
+    return _COMPILED[regex]
+
+
+def strip_country_prefix(code: str, findings: Findings) -> str:
+    """D-80331 -> 80331, CH-8001 -> 8001 (old style, still common)."""
+    match = re.match(r"^([A-Z]{1,2})[-\s](?=\d)", code)
+    if match and match.group(1) in findings.rules.postal_prefixes:
+        return code[match.end():]
+    return code
+
+
+def check_postal_code(value: str, country: str | None, findings: Findings) -> None:
+    code = strip_country_prefix(value.strip().upper(), findings)
+    digits = re.sub(r"\D", "", code)
+    if digits and len(digits) >= 4 and len(set(digits)) == 1 and not re.search(r"[A-Z]", code):
+        findings.add("postal_code_placeholder", "postalCode", f"{value.strip()} is a placeholder postal code")
+        return
+    if digits in ("1234", "12345", "123456", "54321"):
+        findings.add("postal_code_sequence", "postalCode", f"{value.strip()} looks like a placeholder postal code")
+        return
+    if not country:
+        return
+    pattern = _postal_pattern(country, findings)
+    if pattern is not None and not pattern.match(code.strip()):
+        findings.add("postal_code_format", "postalCode", f"{value.strip()} is not a postal code of {country}")
+
+
+# ------------------------------------------------------------------------------------------
+# City
+# ------------------------------------------------------------------------------------------
+
+
+def city_keys(city: str) -> tuple[list[str], list[str]]:
+    """(primary, secondary) lookup keys for a city as typed.
+
+    Primary: the whole name and its comma/slash/bracket parts ("Biel/Bienne",
+    "London, UK", "Halle (Saale)"). Secondary: hyphen parts and shorter word
+    prefixes ("München-Pasing" -> münchen, "Frankfurt a.M." -> frankfurt).
+    Only primary keys may prove that a city lies in another country.
+    """
+    without_digits = DIGIT_GROUPS.sub(" ", city).strip(" ,-")
+    primary: list[str] = []
+    for text in [without_digits, *PART_SEPARATORS.split(without_digits)]:
+        for key in fold_variants(text):
+            if key and key not in primary:
+                primary.append(key)
+    secondary: list[str] = []
+    for key in primary[:]:
+        words = key.split()
+        for n in range(len(words) - 1, 0, -1):
+            prefix = " ".join(words[:n])
+            if len(prefix) >= 3 and prefix not in primary and prefix not in secondary:
+                secondary.append(prefix)
+    for part in re.split(r"-", without_digits):
+        for key in fold_variants(part):
+            if len(key) >= 3 and key not in primary and key not in secondary:
+                secondary.append(key)
+    return primary, secondary
+
+
+def _city_text_junk(city: str, findings: Findings) -> bool:
+    rules = findings.rules
+    folded = fold(city)
+    if not any(ch.isalpha() for ch in city):
+        findings.add("city_numeric", "city", f"{city.strip()!r} is not a place name")
+        return True
+    if folded in rules.cities or folded in rules.placeholder_values:
+        findings.add("placeholder_value", "city", f"{city.strip()!r} is a placeholder or fictional place")
+        return True
+    for word in folded.split():
+        if word in rules.filler_words:
+            findings.add("placeholder_value", "city", f"{word!r} is not a place")
+            return True
+        kind = mash_kind(word, rules) if word.isalpha() else None
+        if kind:
+            findings.add(kind, "city", f"{word!r} looks like keyboard mash, not a place")
+            return True
+    return False
+
+
+def _fuzzy_in_country(keys: list[str], country: str) -> str | None:
+    """A place of the country one typo away (Muenchn, Dusseldorff); only for longer names,
+    and only among names with the same first two letters (that is where typos are not)."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    index = place_index()
+    for key in keys:
+        if len(key) < 6:
+            continue
+        allowed = 1 if len(key) < 10 else 2
+        names = index.names_starting_with(key[:2], country)
+        match = process.extractOne(key, names, scorer=Levenshtein.distance, score_cutoff=allowed)
+        if match:
+            return match[0]
+    return None
+
+
+def _prominent(place, big: int) -> bool:
+    """A big city under its own name (London), or a very big one under a well-known
+    other name (Munich, Vienna); obscure alternate names of big cities do not count."""
+    return place.population_class >= (big if place.main_name else big + 1)
+
+
+def _describe(countries: dict[str, int]) -> str:
+    return ", ".join(sorted(countries, key=lambda c: -countries[c])[:4])
+
+
+def check_city(city: str, country: str | None, findings: Findings) -> None:
+    if _city_text_junk(city, findings) or not country:
+        return
+    if not is_latin_text(city):
+        return  # the index holds Latin-script names only; 東京 is not evidence of anything
+    index = place_index()
+    primary, secondary = city_keys(city)
+    found_elsewhere: dict[str, int] = {}
+    prominent_elsewhere = False
+    big = findings.rules.big_city_population_class
+    for key in primary + secondary:
+        places = index.lookup(key)
+        if country in places:
+            return
+        if key in primary:
+            for code, place in places.items():
+                found_elsewhere[code] = max(place.population_class, found_elsewhere.get(code, -1))
+                prominent_elsewhere = prominent_elsewhere or _prominent(place, big)
+    if prominent_elsewhere:
+        findings.add(
+            "city_country_mismatch", "city",
+            f"{city.strip()} is a city in {_describe(found_elsewhere)}, not in {country}",
+        )
+        return
+    near = _fuzzy_in_country(primary, country)
+    if near:
+        findings.add("city_spelling", "city", f"{city.strip()} is probably {near!r} ({country})")
+    elif found_elsewhere:
+        findings.add(
+            "city_unknown_in_country", "city", f"{city.strip()} is known in {_describe(found_elsewhere)}, not in {country}"
+        )
+    else:
+        findings.add("city_unknown_in_country", "city", f"{city.strip()} is not a place we know in {country}")
+
+
+def check_postal_region(postal: str, city: str, country: str, findings: Findings) -> None:
+    """Does the postal code's region (its first digit) serve a state that has this city?"""
+    allowed_by_digit = findings.rules.postal_regions.get(country)
+    code = strip_country_prefix(postal.strip().upper(), findings)
+    if not allowed_by_digit or not code[:1].isdigit() or code[:1] not in allowed_by_digit:
+        return
+    index = place_index()
+    primary, secondary = city_keys(city)
+    regions: set[str] = set()
+    for key in primary + secondary:
+        place = index.lookup(key).get(country)
+        if place:
+            regions |= place.regions
+    if regions and not regions & allowed_by_digit[code[:1]]:
+        findings.add(
+            "postal_code_city_mismatch", "postalCode",
+            f"{postal.strip()} is a postal code of another region than {city.strip()}",
+        )

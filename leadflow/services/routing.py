@@ -1,0 +1,189 @@
+"""Route each MQL the moment it appears: account owner, territory and skill, then a
+fair weighted rotation; exactly one assignment under duplicate or concurrent deliveries.
+The SLA sweep reassigns leads not accepted in time and alerts the manager."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from leadflow.adapters import clock, events, queues
+from leadflow.domain import routing as rules_mod
+from leadflow.domain import sla
+from leadflow.domain.controlling import CounterUpdate
+from leadflow.domain.errors import ConcurrentUpdate
+from leadflow.domain.lifecycle import Stage
+from leadflow.domain.routing import LeadFacts, RepLoad, RoutingDecision, RoutingRules
+from leadflow.services.lifecycle import open_load
+from leadflow.services.rulesets import active_rules
+from leadflow.settings import get_settings
+from leadflow.store import leads as repo
+from leadflow.store import routing as store
+from leadflow.store.models import HistoryModel, LeadModel
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "all"  # one rotation across the reps of every team (credits are per rep)
+SLA_SHARDS = 4
+MAX_ATTEMPTS = 6
+UNROUTED_GRACE = timedelta(minutes=5)
+
+
+def facts_of(lead: LeadModel) -> LeadFacts:
+    return LeadFacts(lead_id=lead.lead_id, country=lead.country, postal_code=lead.postal_code,
+                     interests=tuple(lead.interest_areas or ()), account_owner_id=lead.account_owner_id,
+                     is_key_account=bool(lead.key_account), assigned_rep_id=lead.owner_id)
+
+
+def _loads(rules: RoutingRules, today: date) -> dict[str, RepLoad]:
+    open_leads, assigned = store.rep_loads(today.isoformat())
+    return {r.id: RepLoad(r.id, open_leads.get(r.id, 0), assigned.get(r.id, 0)) for r in rules.reps}
+
+
+def _sla_bucket(lead_id: str) -> str:
+    return f"sla#{int(hashlib.sha256(lead_id.encode()).hexdigest(), 16) % SLA_SHARDS}"
+
+
+def route_lead(lead_id: str) -> RoutingDecision | None:
+    """Assign an MQL (routing queue consumer). A lead already assigned is left alone."""
+    def decide(lead, rules, loads, state, now):
+        if lead.queue_manager:
+            return None  # waiting in a manager's queue: the manager assigns it
+        return rules_mod.route(facts_of(lead), rules, loads, state, rules.today(now),
+                               exclude=lead.earlier_owners or ())
+
+    return _decide_and_apply(lead_id, decide)
+
+
+def _decide_and_apply(lead_id: str, decide) -> RoutingDecision | None:
+    for _ in range(MAX_ATTEMPTS):
+        lead = repo.find_lead(lead_id)
+        if lead is None or lead.stage != Stage.MQL.value:
+            return None
+        rules: RoutingRules = active_rules("routing")
+        now = clock.now()
+        state, version = store.rotation_state(STATE_KEY)
+        decision = decide(lead, rules, _loads(rules, rules.today(now)), state, now)
+        if decision is None or decision.rule == rules_mod.ALREADY_ASSIGNED:
+            return decision
+        try:
+            _apply(lead, decision, rules, now, version)
+        except ConcurrentUpdate:
+            continue  # another router moved the rotation or took the lead: decide again
+        _announce(lead, decision)
+        return decision
+    raise ConcurrentUpdate(f"could not route lead {lead_id}: too much contention, retry later")
+
+
+def _apply(lead: LeadModel, decision: RoutingDecision, rules: RoutingRules, now: datetime, version: int) -> None:
+    previous = lead.owner_id
+    counters: list[CounterUpdate] = []
+    if decision.queue == rules_mod.QUEUE_REP:
+        due = sla.due_at(now, decision.sla_calendar, rules.sla_for(decision.team_id))
+        fields = {"owner_id": decision.rep_id, "owner_sort": f"{lead.stage}#{lead.stage_sort}",
+                  "team_id": decision.team_id, "assigned_at": now, "queue_manager": None,
+                  "sla_bucket": _sla_bucket(lead.lead_id), "sla_due": repo.at_iso(due)}
+        counters += [open_load(decision.rep_id, +1),
+                     CounterUpdate(f"load#day#{rules.today(now).isoformat()}", decision.rep_id, {"assigned": 1})]
+    else:
+        fields = {"owner_id": None, "owner_sort": None, "team_id": decision.team_id, "assigned_at": None,
+                  "queue_manager": decision.manager_id, "sla_bucket": None, "sla_due": None,
+                  "created_sort": lead.created_sort or f"{repo.at_iso(lead.created_at)}#{lead.lead_id}"}
+    if previous:
+        counters.append(open_load(previous, -1))
+        fields["earlier_owners"] = sorted({*(lead.earlier_owners or []), previous})
+    history = HistoryModel(lead.lead_id, lead.version + 1, kind="assignment", from_stage=lead.stage,
+                           to_stage=lead.stage, at=now, actor=f"rule:routing v{decision.rules_version}",
+                           reason=decision.reason, details=decision.to_dict())
+    rotation = (STATE_KEY, decision.new_rotation_state, version) if decision.state_changed else None
+    log_entry = (store.log_item(now, lead.lead_id, decision.rep_id, decision.rule,
+                                list(decision.candidates_considered)) if decision.rep_id else None)
+    store.assign(lead, set_fields=fields, history=history, counters=counters, rotation=rotation, log=log_entry,
+                 expected_owner=previous)
+
+
+def _announce(lead: LeadModel, decision: RoutingDecision) -> None:
+    events.publish("LeadAssigned", {"leadId": lead.lead_id, "repId": decision.rep_id,
+                                    "queue": decision.queue, "managerId": decision.manager_id,
+                                    "rule": decision.rule})
+    if decision.alert:
+        events.publish("RoutingAlert", {"leadId": lead.lead_id, "alert": decision.alert,
+                                        "managerId": decision.manager_id, "reason": decision.reason})
+
+
+def reassign_by_manager(lead_id: str, rep_id: str, *, actor: str, reason: str) -> LeadModel:
+    rules: RoutingRules = active_rules("routing")
+    rep = rules.rep(rep_id)
+    if rep is None:
+        from leadflow.domain.errors import NotFound
+
+        raise NotFound(f"no rep {rep_id} in the routing rules", field="repId")
+
+    def decide(lead, rules, loads, state, now):
+        return RoutingDecision(lead.lead_id, rules_mod.QUEUE_REP, rep.id, rep.manager_id, rep.team, "manual",
+                               f"reassigned by {actor}: {reason}", dict(state or {}),
+                               sla_calendar=rep.office, rules_version=str(rules.version))
+
+    decision = _decide_and_apply(lead_id, decide)
+    if decision is None:
+        from leadflow.domain.errors import IllegalTransition
+
+        raise IllegalTransition("only an MQL waiting for acceptance can be reassigned", field="id")
+    return repo.get_lead(lead_id)
+
+
+def sla_sweep(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Reassign assigned leads whose acceptance deadline passed; re-enqueue MQLs never routed."""
+    now = now or clock.now()
+    overdue = reassigned = 0
+    for shard in range(SLA_SHARDS):
+        for key in LeadModel.by_sla_due.query(f"sla#{shard}", LeadModel.sla_due < repo.at_iso(now), limit=limit):
+            overdue += 1
+            if _reassign_overdue(key.lead_id, now):
+                reassigned += 1
+    requeued = _requeue_unrouted(now)
+    return {"overdue": overdue, "reassigned": reassigned, "requeued": requeued}
+
+
+def _reassign_overdue(lead_id: str, now: datetime) -> bool:
+    def decide(lead, rules, loads, state, _now):
+        if not lead.owner_id or not lead.sla_due:
+            return None
+        return rules_mod.reassign_overdue(facts_of(lead), rules, loads, state, assigned_at=lead.assigned_at,
+                                          due=datetime.fromisoformat(lead.sla_due), now=now,
+                                          earlier_rep_ids=lead.earlier_owners or ())
+
+    decision = _decide_and_apply(lead_id, decide)
+    if decision is not None:
+        events.publish("SlaEscalation", {"leadId": lead_id, "managerId": decision.manager_id,
+                                         "newRepId": decision.rep_id, "reason": decision.reason})
+    return decision is not None
+
+
+def _requeue_unrouted(now: datetime) -> int:
+    """An MQL whose routing message was lost (enqueue failed after the transition)."""
+    cutoff = repo.at_iso(now - UNROUTED_GRACE)
+    count = 0
+    for lead in LeadModel.by_stage.query(Stage.MQL.value, LeadModel.stage_sort < cutoff,
+                                         filter_condition=LeadModel.owner_id.does_not_exist()
+                                         & LeadModel.queue_manager.does_not_exist(), limit=200):
+        queues.send(get_settings().routing_queue_url, {"leadId": lead.lead_id, "version": int(lead.version)})
+        count += 1
+    return count
+
+
+def fairness(first: date, last: date) -> list[rules_mod.FairnessRow]:
+    rules: RoutingRules = active_rules("routing")
+    months = sorted({f"{d:%Y-%m}" for d in _days(first, last)})
+    assignments = [rules_mod.Assignment(i.rep_id, i.at, tuple(i.pool or ()))
+                   for m in months for i in store.assignment_log(m) if i.rule == rules_mod.ROTATION]
+    return rules_mod.fairness_report(assignments, rules, (first, last))
+
+
+def _days(first: date, last: date) -> Iterable[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)

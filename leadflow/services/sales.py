@@ -1,0 +1,144 @@
+"""The sales side of the lifecycle, scoped to the caller: a rep acts only on their own
+leads; managers and admins on any. MQL -> SAL -> SQL -> OPPORTUNITY -> CUSTOMER / LOST."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from leadflow.adapters import clock, events
+from leadflow.domain.access import Principal, Role
+from leadflow.domain.errors import Forbidden, IllegalTransition, NotFound
+from leadflow.domain.lifecycle import Stage
+from leadflow.services import lifecycle
+from leadflow.store import leads as repo
+from leadflow.store.leads import decode_cursor, encode_cursor
+from leadflow.store.models import LeadModel
+
+SALES = (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
+MANAGERS = (Role.SALES_MANAGER, Role.ADMIN)
+_NO_SLA = {"sla_bucket": None, "sla_due": None}
+
+
+def _own_lead(principal: Principal, lead_id: str) -> LeadModel:
+    principal.require(*SALES)
+    lead = repo.find_lead(lead_id)
+    # a rep must not learn whether another rep's lead exists: same answer as for a missing one
+    if lead is None or (principal.role is Role.SALES_REP and lead.owner_id != principal.user_id):
+        raise NotFound(f"no lead {lead_id} in your queue", field="id")
+    return lead
+
+
+def _expect(lead: LeadModel, stage: Stage, action: str) -> None:
+    if lead.stage != stage.value:
+        raise IllegalTransition(f"{action} needs a lead in stage {stage.value}; this one is {lead.stage}",
+                                field="id")
+
+
+def my_leads(principal: Principal, stage: Stage | None, first: int, after: str | None, rep_id: str | None = None
+             ) -> tuple[list[LeadModel], str | None]:
+    principal.require(*SALES)
+    owner = principal.user_id
+    if rep_id and rep_id != owner:
+        principal.require(*MANAGERS)
+        owner = rep_id
+    condition = LeadModel.owner_sort.startswith(f"{stage.value}#") if stage else None
+    result = LeadModel.by_owner.query(owner, condition, scan_index_forward=False, limit=max(1, min(first, 100)),
+                                      last_evaluated_key=decode_cursor(after))
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)
+
+
+def team_queue(principal: Principal, first: int, after: str | None, manager_id: str | None = None
+               ) -> tuple[list[LeadModel], str | None]:
+    principal.require(*MANAGERS)
+    manager = manager_id if (manager_id and principal.role is Role.ADMIN) else principal.user_id
+    result = LeadModel.by_manager_queue.query(manager, limit=max(1, min(first, 100)),
+                                              last_evaluated_key=decode_cursor(after))
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)
+
+
+def accept_lead(principal: Principal, lead_id: str) -> LeadModel:
+    lead = _own_lead(principal, lead_id)
+    _expect(lead, Stage.MQL, "acceptLead")
+    if not lead.owner_id:
+        raise IllegalTransition("the lead has no rep yet; a manager assigns it first", field="id")
+    now = clock.now()
+    met = lead.sla_due is None or now <= datetime.fromisoformat(lead.sla_due)
+    lead = lifecycle.transition(lead, Stage.SAL, actor=principal.user_id, reason="accepted by sales", at=now,
+                                extra_fields=_NO_SLA, details={"sla_met": met})
+    events.publish("LeadStageChanged", {"leadId": lead.lead_id, "to": "SAL", "repId": lead.owner_id})
+    return lead
+
+
+def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool) -> LeadModel:
+    """Back to nurturing (RECYCLED, the reason visible to marketing) or out (DISQUALIFIED)."""
+    lead = _own_lead(principal, lead_id)
+    if lead.stage not in (Stage.MQL.value, Stage.SAL.value, Stage.SQL.value):
+        raise IllegalTransition(f"a lead in stage {lead.stage} cannot be rejected; close the opportunity",
+                                field="id")
+    target = Stage.RECYCLED if recycle else Stage.DISQUALIFIED
+    earlier = sorted({*(lead.earlier_owners or []), *([lead.owner_id] if lead.owner_id else [])})
+    lead = lifecycle.transition(lead, target, actor=principal.user_id, reason=reason,
+                                extra_fields={"owner_id": None, "owner_sort": None, "earlier_owners": earlier,
+                                              **_NO_SLA})
+    events.publish("LeadStageChanged", {"leadId": lead.lead_id, "to": target.value})
+    return lead
+
+
+def qualify_lead(principal: Principal, lead_id: str, *, budget: str | None, authority: str | None,
+                 need: str | None, timeline: str | None) -> LeadModel:
+    lead = _own_lead(principal, lead_id)
+    _expect(lead, Stage.SAL, "qualifyLead")
+    bant = {"budget": budget, "authority": authority, "need": need, "timeline": timeline}
+    if not any(bant.values()):
+        raise IllegalTransition("qualifying needs at least one of budget, authority, need, timeline",
+                                field="budget")
+    return lifecycle.transition(lead, Stage.SQL, actor=principal.user_id, reason="sales qualified (BANT)",
+                                extra_fields={"qualification": bant})
+
+
+def convert_to_opportunity(principal: Principal, lead_id: str, *, amount: float, currency: str,
+                           expected_close: date) -> LeadModel:
+    lead = _own_lead(principal, lead_id)
+    _expect(lead, Stage.SQL, "convertToOpportunity")
+    if amount <= 0:
+        raise IllegalTransition("amount must be greater than 0", field="amount")
+    if len(currency) != 3 or not currency.isalpha():
+        raise IllegalTransition("currency must be an ISO 4217 code such as EUR", field="currency")
+    opportunity = {"amount_cents": round(amount * 100), "currency": currency.upper(),
+                   "expected_close": expected_close.isoformat()}
+    return lifecycle.transition(lead, Stage.OPPORTUNITY, actor=principal.user_id, reason="opportunity opened",
+                                extra_fields={"opportunity": opportunity})
+
+
+def close_opportunity(principal: Principal, lead_id: str, *, won: bool, reason: str | None,
+                      amount: float | None) -> LeadModel:
+    lead = _own_lead(principal, lead_id)
+    _expect(lead, Stage.OPPORTUNITY, "closeOpportunity")
+    opportunity = dict(lead.opportunity or {})
+    if amount is not None:
+        if amount <= 0:
+            raise IllegalTransition("amount must be greater than 0", field="amount")
+        opportunity["amount_cents"] = round(amount * 100)
+    if won:
+        details = {"amount": opportunity.get("amount_cents", 0) / 100, "currency": opportunity.get("currency")}
+        lead = lifecycle.transition(lead, Stage.CUSTOMER, actor=principal.user_id, reason=reason or "won",
+                                    extra_fields={"opportunity": opportunity, "close_reason": reason},
+                                    details=details)
+        # hand-over to customer service (seed 003): ids and the deal, no personal data
+        events.publish("CustomerWon", {"leadId": lead.lead_id, "repId": lead.owner_id,
+                                       "amount": details["amount"], "currency": details["currency"],
+                                       "accountId": lead.account_id})
+        return lead
+    if not (reason and reason.strip()):
+        raise IllegalTransition("a lost opportunity needs a reason", field="reason")
+    lead = lifecycle.transition(lead, Stage.LOST, actor=principal.user_id, reason=reason,
+                                extra_fields={"opportunity": opportunity, "close_reason": reason})
+    events.publish("OpportunityLost", {"leadId": lead.lead_id, "reason": reason})
+    return lead
+
+
+def require_manager(principal: Principal) -> None:
+    if principal.role not in MANAGERS:
+        raise Forbidden("only sales managers and admins may do this", field="role")

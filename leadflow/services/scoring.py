@@ -1,0 +1,93 @@
+"""Score a lead: on qualification, on every engagement event. Crossing the MQL
+threshold, a contact-me or a quote request hands the lead to sales exactly once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from leadflow.adapters import clock, events, queues
+from leadflow.domain.errors import ConcurrentUpdate, IllegalTransition
+from leadflow.domain.lifecycle import Quality, Stage
+from leadflow.domain.scoring import LeadProfile, ScoringRules, add_event, is_quote_request, mql_reason, score
+from leadflow.services import lifecycle
+from leadflow.services.rulesets import active_rules
+from leadflow.settings import get_settings
+from leadflow.store import leads as repo
+from leadflow.store.models import LeadModel, TimelineModel
+
+log = logging.getLogger(__name__)
+
+# Stages from which a lead can become marketing qualified.
+CAN_BECOME_MQL = {Stage.LEAD.value, Stage.RECYCLED.value}
+RESCORE = "rescore"
+
+
+def profile_of(lead: LeadModel) -> LeadProfile:
+    enrichment = lead.enrichment or {}
+    return LeadProfile(
+        seniority=enrichment.get("seniority"), email_domain_type=enrichment.get("email_domain_type"),
+        country=lead.country, phone=lead.phone, company=lead.company, job_title=lead.job_title,
+        street=lead.street, postal_code=lead.postal_code, city=lead.city,
+        existing_customer=bool(lead.existing_customer), key_account=bool(lead.key_account),
+        creditworthiness=lead.creditworthiness, message=lead.message, form_id=lead.form_id, source=lead.source,
+    )
+
+
+def score_fields(lead: LeadModel, state: dict, now: datetime, rules: ScoringRules) -> dict[str, Any]:
+    result = score(profile_of(lead), state, now, rules)
+    return {"engagement_state": state or None, "score": result.to_dict(), "score_total": result.total,
+            "grade": result.grade, "scored_at": now}
+
+
+def handle_event(message: dict[str, Any]) -> str:
+    """One engagement message: {leadId, type, at, eventId, details} or {leadId, type: "rescore"}.
+    Returns what happened (for logs)."""
+    lead = repo.find_lead(message["leadId"])
+    if lead is None:
+        return "gone"
+    rules: ScoringRules = active_rules("scoring")
+    now = clock.now()
+    event_type = message["type"]
+    event = None
+    state = dict(lead.engagement_state or {})
+    if event_type != RESCORE:
+        at = datetime.fromisoformat(message["at"]) if message.get("at") else now
+        event = TimelineModel(lead.lead_id, f"{repo.at_iso(at)}#{message['eventId']}", event_type=event_type,
+                              at=at, details=message.get("details") or None)
+        state = add_event(state, event_type, at, rules)
+    outcome = "scored"
+    try:
+        repo.apply_engagement(lead, set_fields=score_fields(lead, state, now, rules), event=event)
+    except repo.AlreadyRecorded:
+        outcome = "duplicate"  # still check the hand-over: the first delivery may have failed after it
+    except ConcurrentUpdate:
+        raise  # the message returns to the queue and is retried on the new version
+    lead = repo.get_lead(lead.lead_id)
+    handed_over = hand_over_if_qualified(lead, rules, contact_request=event_type == "contact_request")
+    return "mql" if handed_over else outcome
+
+
+def hand_over_if_qualified(lead: LeadModel, rules: ScoringRules, *, contact_request: bool) -> bool:
+    """LEAD/RECYCLED -> MQL once, if the score or an explicit request says so (seed 002)."""
+    if lead.stage not in CAN_BECOME_MQL or lead.quality != Quality.PLAUSIBLE.value:
+        return False
+    result_total = float(lead.score_total or 0)
+    reason = mql_reason(result_total, rules, contact_request=contact_request,
+                        quote_request=is_quote_request(profile_of(lead), rules))
+    if reason is None:
+        return False
+    try:
+        lead = lifecycle.transition(lead, Stage.MQL, actor=f"rule:scoring v{rules.version}", reason=reason,
+                                    details={"score": result_total, "grade": lead.grade})
+    except IllegalTransition:
+        return False
+    events.publish("LeadQualified.MQL", {"leadId": lead.lead_id, "score": result_total, "grade": lead.grade,
+                                         "reason": reason})
+    queues.send(get_settings().routing_queue_url, {"leadId": lead.lead_id, "version": int(lead.version)})
+    return True
+
+
+def request_rescore(lead_id: str) -> None:
+    queues.send(get_settings().engagement_queue_url, {"leadId": lead_id, "type": RESCORE})

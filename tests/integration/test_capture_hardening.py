@@ -1,0 +1,105 @@
+"""The public capture endpoint under bots, retries, double clicks and plain HTML forms."""
+
+from __future__ import annotations
+
+import json
+import threading
+from urllib.parse import urlencode
+
+import boto3
+
+from tests.helpers import LambdaContext, http_event
+
+FORM = {"firstName": "Lena", "lastName": "Vogel", "email": "lena.vogel@vogel-maschinenbau.de",
+        "company": "Vogel Maschinenbau", "country": "DE", "formId": "whitepaper"}
+
+
+def post(body=None, **kw):
+    from functions.capture import handler
+
+    return handler(http_event("POST", "/leads", body=body, **kw), LambdaContext())
+
+
+def stored_leads() -> int:
+    from leadflow.store.models import LeadModel
+
+    return sum(1 for _ in LeadModel.scan())  # test-only count; no request path scans
+
+
+def test_filled_honeypot_is_answered_like_success_and_stores_nothing(aws):
+    response = post({**FORM, "honeypot": "http://spam.example"})
+    assert response["statusCode"] == 202 and json.loads(response["body"])["id"]
+    assert stored_leads() == 0
+
+
+def test_body_over_16_kb_is_413(aws):
+    response = post({**FORM, "message": "x" * 17_000})
+    assert response["statusCode"] == 413
+    assert json.loads(response["body"])["errors"][0]["rule"] == "max_size"
+    assert stored_leads() == 0
+
+
+def test_line_breaks_in_header_fields_are_422(aws):
+    for field in ("email", "firstName", "lastName", "company"):
+        response = post({**FORM, field: "x\r\nBcc: victim@example.net"})
+        assert response["statusCode"] == 422, field
+        assert json.loads(response["body"])["errors"][0] == {
+            "field": field, "rule": "no_line_breaks", "message": "must not contain line breaks"}
+
+
+def test_plain_html_form_posts_are_accepted_and_redirected_to_the_thank_you_page(aws, monkeypatch):
+    body = urlencode({**FORM, "interests": "Lager", "redirectTo": "https://www.example.com/danke"})
+    response = post(raw_body=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response["statusCode"] == 303
+    assert response["headers"]["Location"] == "https://www.example.com/danke"
+    assert stored_leads() == 1
+
+
+def test_thank_you_redirect_to_a_foreign_site_is_refused(aws):
+    body = urlencode({**FORM, "redirectTo": "https://evil.example.net/phish"})
+    response = post(raw_body=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response["statusCode"] == 422
+    assert json.loads(response["body"])["errors"][0]["field"] == "redirectTo"
+
+
+def test_cors_preflight_answers_configured_origins_only(aws):
+    from functions.capture import handler
+
+    def preflight(origin: str) -> dict:
+        return handler(http_event("OPTIONS", "/leads", headers={
+            "origin": origin, "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type"}), LambdaContext())
+
+    allowed = preflight("https://www.example.com")
+    assert allowed["headers"].get("Access-Control-Allow-Origin") == "https://www.example.com"
+    foreign = preflight("https://evil.example.net")
+    assert "Access-Control-Allow-Origin" not in foreign.get("headers", {})
+
+
+def test_double_click_gives_one_lead_and_the_same_answer(aws):
+    first, second = post(FORM), post(FORM)
+    assert json.loads(first["body"]) == json.loads(second["body"])
+    assert stored_leads() == 1
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=aws.queue_url("IntakeQueue"), MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 1
+
+
+def test_ten_concurrent_captures_of_one_email_make_one_lead(aws_server):
+    from leadflow.domain.submission import parse_submission
+    from leadflow.services.capture import capture_lead
+
+    ids: list[str] = []
+    barrier = threading.Barrier(10)
+
+    def submit(i: int) -> None:
+        barrier.wait()
+        ids.append(capture_lead(parse_submission({**FORM, "message": f"attempt {i}"})).lead_id)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 10 and len(set(ids)) == 1
+    assert stored_leads() == 1
