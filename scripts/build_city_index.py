@@ -131,8 +131,8 @@ def write_index(out: Path, header: dict, index: dict[str, Entry]) -> None:
         lines.append(f"{key}\t{encode(index[key])}")
     payload = ("\n".join(lines) + "\n").encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
-    # mtime=0 keeps the committed file byte-identical across rebuilds.
-    with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
+    # No name, mtime=0: the committed file is byte-identical across rebuilds.
+    with open(out, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
         gz.write(payload)
 
 

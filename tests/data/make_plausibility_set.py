@@ -600,12 +600,105 @@ SUSPICIOUS = [
 ]
 
 
+# --------------------------------------------------------------------------------------------
+# A second batch, written after the first version of the rules as a check on data
+# they had not been fitted to (kept: more variety). Same labels, same judgement.
+# --------------------------------------------------------------------------------------------
+
+LATER_GENUINE = [
+ {"firstName":"Stefan","lastName":"Hoffmann","email":"stefan.hoffmann@hoffmann-elektro.de","phone":"+49 (0) 711 / 2345 678","company":"Hoffmann Elektrotechnik GmbH","jobTitle":"Geschäftsführer","street":"Industriestr. 14","postalCode":"70565","city":"Stuttgart","country":"DE"},
+ {"firstName":"Lisa","lastName":"Meyer","email":"lisa.meyer92@gmx.de","phone":"0160 95571234","city":"Bremen","postalCode":"28199","country":"DE"},
+ {"firstName":"Thomas","lastName":"Müller","email":"t.mueller@web.de","country":"DE","city":"Garching bei München","postalCode":"85748"},
+ {"firstName":"Yasmin","lastName":"El-Amrani","email":"yasmin.elamrani@outlook.de","phone":"+49 1512 3456789","city":"Offenbach","postalCode":"63065","country":"DE"},
+ {"firstName":"Hiroshi","lastName":"Watanabe","email":"h.watanabe@toyota.co.jp","phone":"+81 3-5555-1234","company":"Toyota Motor Corporation","country":"JP","city":"Toyota"},
+ {"firstName":"Mei","lastName":"Lin","email":"mei.lin@163.com","country":"CN","city":"Hangzhou"},
+ {"firstName":"Aarav","lastName":"Gupta","email":"aarav.gupta@tcs.com","phone":"+91 98765 43210","country":"IN","city":"Pune","postalCode":"411001"},
+ {"firstName":"Seo-yeon","lastName":"Choi","email":"seoyeon.choi@naver.com","country":"KR","city":"Incheon"},
+ {"firstName":"Minh","lastName":"Nguyen","email":"minh.nguyen@fpt.com.vn","country":"VN","city":"Da Nang"},
+ {"firstName":"Olivia","lastName":"Brown","email":"olivia.brown@gmail.com","phone":"+44 7911 123456","country":"GB","city":"Bristol","postalCode":"BS1 5TR"},
+ {"firstName":"Liam","lastName":"O'Sullivan","email":"liam.osullivan@eircom.net","country":"IE","city":"Galway"},
+ {"firstName":"Sophie","lastName":"Durand","email":"sophie.durand@free.fr","phone":"06 12 34 56 78","country":"FR","city":"Nantes","postalCode":"44000"},
+ {"firstName":"Giuseppe","lastName":"Russo","email":"g.russo@libero.it","country":"IT","city":"Napoli","postalCode":"80121"},
+ {"firstName":"Ana","lastName":"Pereira","email":"ana.pereira@sapo.pt","country":"PT","city":"Braga"},
+ {"firstName":"Jakub","lastName":"Nowicki","email":"jakub.nowicki@wp.pl","phone":"+48 512 345 678","country":"PL","city":"Poznań","postalCode":"61-001"},
+ {"firstName":"Lars","lastName":"Eriksson","email":"lars.eriksson@telia.com","country":"SE","city":"Uppsala"},
+ {"firstName":"Anneke","lastName":"de Jong","email":"anneke.dejong@ziggo.nl","country":"NL","city":"Groningen","postalCode":"9711 AB"},
+ {"firstName":"Matthias","lastName":"Gruber","email":"m.gruber@gruber-bau.at","company":"Gruber Bau GmbH","country":"AT","city":"Wels","postalCode":"4600","phone":"+43 7242 12345"},
+ {"firstName":"Sandra","lastName":"Widmer","email":"sandra.widmer@bluewin.ch","country":"CH","city":"Winterthur","postalCode":"8400","phone":"+41 52 212 34 56"},
+ {"firstName":"Fabienne","lastName":"Rochat","email":"f.rochat@romandie.ch","country":"CH","city":"Neuchâtel","postalCode":"2000"},
+ {"firstName":"Claudia","lastName":"Schneider-Kühn","email":"claudia@schneider-kuehn.de","company":"Praxis für Physiotherapie","jobTitle":"Inhaberin","country":"DE","city":"Bad Homburg vor der Höhe","postalCode":"61348"},
+ {"firstName":"Michael","lastName":"Weber","email":"michael.weber@siemens-healthineers.com","jobTitle":"Head of Procurement","company":"Siemens Healthineers AG","country":"DE","city":"Erlangen"},
+ {"firstName":"Jan","lastName":"de Boer","email":"jan@deboer.nl","country":"NL"},
+ {"firstName":"Ingrid","lastName":"Bauer","phone":"08031 234567","country":"DE","city":"Rosenheim","message":"Bitte rufen Sie mich an, ich habe keine E-Mail."},
+ {"firstName":"Emre","lastName":"Yıldırım","email":"emre.yildirim@hotmail.com","country":"DE","city":"Duisburg","postalCode":"47051"},
+ {"firstName":"Fatima","lastName":"Zahra","email":"fatima.zahra@gmail.com","country":"MA","city":"Casablanca"},
+ {"firstName":"Chidi","lastName":"Okafor","email":"chidi.okafor@gmail.com","country":"NG","city":"Abuja"},
+ {"firstName":"Ricardo","lastName":"Silva","email":"ricardo.silva@uol.com.br","country":"BR","city":"Belo Horizonte"},
+ {"firstName":"Sarah","lastName":"Cohen","email":"sarah.cohen@gmail.com","country":"IL","city":"Tel Aviv"},
+ {"firstName":"Noah","lastName":"Fischer","email":"noah.fischer@proton.me","country":"DE","city":"Freiburg","postalCode":"79098"},
+ {"firstName":"Benedikt","lastName":"Krämer","email":"b.kraemer@kraemer-consulting.de","phone":"+49 221 98765432","company":"Krämer Consulting","country":"DE","city":"Köln","postalCode":"50667","message":"Wir möchten 25 Lizenzen, bitte um ein Angebot. Details: https://kraemer-consulting.de/projekt"},
+ {"firstName":"Anja","lastName":"Lehmann","email":"anja.lehmann@t-online.de","country":"DE","city":"Chemnitz","postalCode":"09111","interests":["Workshops","Newsletter"]},
+]
+
+LATER_JUNK = [
+ {"firstName":"Max","lastName":"Mustermann","email":"max@mustermann.de","phone":"0123456789","city":"Musterstadt","postalCode":"12345","country":"DE"},
+ {"firstName":"asdasd","lastName":"asdasd","email":"asdasd@asd.de","country":"DE"},
+ {"firstName":"Test","lastName":"Tester","email":"test@example.com"},
+ {"firstName":"fdsfds","lastName":"fdsfsd","email":"fdsfds@gmail.com"},
+ {"firstName":"John","lastName":"Smith","email":"john.smith@mailinator.com","country":"US"},
+ {"firstName":"Peter","lastName":"Schmidt","email":"peter@guerrillamailblock.com","country":"DE"},
+ {"firstName":"Hello","lastName":"World","email":"hello@world.com"},
+ {"firstName":"Erika","lastName":"Mustermann","email":"erika.mustermann@gmx.de","phone":"+49 30 1234567","country":"DE"},
+ {"firstName":"Jane","lastName":"Doe","email":"jane.doe@example.org","country":"US"},
+ {"firstName":"Alice","lastName":"Wonderland","email":"alice@wonderland.com","country":"GB"},
+ {"firstName":"Donald","lastName":"Duck","email":"donald@duck.de","city":"Entenhausen","country":"DE"},
+ {"firstName":"xyz","lastName":"xyz","email":"xyz@xyz.xyz"},
+ {"firstName":"aaaaa","lastName":"bbbbb","email":"aaaaa@bbbbb.de"},
+ {"firstName":"Klaus","lastName":"Meier","email":"k.meier@web.de","city":"London","country":"DE"},
+ {"firstName":"<b>Hi</b>","lastName":"Test","email":"x@y.com"},
+ {"firstName":"Robert","lastName":"'; DROP TABLE users; --","email":"robert@gmail.com"},
+ {"firstName":"Buy","lastName":"Cheap Rolex","email":"sales@replica-watches.cn","message":"Best replica watches at http://replica.example.cn"},
+ {"firstName":"Anna","lastName":"Schmidt","email":"anna.schmidt@gmail.com","phone":"000000000","country":"DE"},
+ {"firstName":"Anna","lastName":"Schmidt","country":"DE","city":"Berlin","company":"Schmidt AG"},
+ {"firstName":"Mickey","lastName":"Mouse","email":"mickey.mouse@gmail.com"},
+ {"firstName":"qwe","lastName":"qwe","email":"qwe@qwe.qwe"},
+ {"firstName":"Vorname","lastName":"Nachname","email":"vorname.nachname@gmail.com"},
+ {"firstName":"Darth","lastName":"Vader","email":"darth.vader@empire.com"},
+ {"firstName":"Maria","lastName":"Muster","email":"maria.muster@bluewin.ch","country":"CH"},
+ {"firstName":"Sven","lastName":"Becker","email":"sven@yopmail.com","country":"DE"},
+ {"firstName":"Tom","lastName":"Jones","email":"tom.jones@10minutemail.net"},
+ {"firstName":"Nina","lastName":"Paul","email":"nina.paul@gmail.com","postalCode":"00000","city":"xxx","country":"DE"},
+ {"firstName":"Lisa","lastName":"Müller","email":"lisa.mueller@gmx.de","phone":"1234567890","country":"DE"},
+ {"firstName":"keine","lastName":"Angabe","email":"keine@angabe.de"},
+ {"firstName":"Sdf","lastName":"Sdf","email":"sdf@sdf.sdf"},
+]
+
+LATER_SUSPICIOUS = [
+ {"firstName":"Martina","lastName":"Koch","email":"martina.koch@gmail.co","country":"DE"},
+ {"firstName":"Uwe","lastName":"Hartmann","email":"uwe.hartmann@gmx.dee","country":"DE","city":"Kassel"},
+ {"firstName":"Sabine","lastName":"Werner","email":"sabine.werner@web.de","phone":"+41 79 123 45 67","country":"DE"},
+ {"firstName":"Peter","lastName":"Schulz","email":"peter.schulz@t-online.de","city":"Wien","country":"DE"},
+ {"firstName":"Frank","lastName":"Braun","email":"frank.braun@web.de","city":"Hamburg","postalCode":"80331","country":"DE"},
+ {"firstName":"JÜRGEN","lastName":"MEYER","email":"juergen.meyer@t-online.de","country":"DE"},
+ {"firstName":"Renate","lastName":"","email":"renate.k@web.de","country":"DE"},
+ {"firstName":"Tobias","lastName":"Lang","email":"tobias.lang@hotmial.de","country":"DE"},
+ {"firstName":"Kerstin","lastName":"Vogel","email":"kerstin.vogel@gmail.com","phone":"+49 170 12","country":"DE"},
+ {"firstName":"Dieter","lastName":"Wolf","email":"dieter.wolf@gmx.net","city":"Oberkleinhausen","country":"DE"},
+ {"firstName":"Heinz","lastName":"Schäfer","email":"heinz.schaefer@web.de","postalCode":"1234","city":"Hannover","country":"DE"},
+ {"firstName":"Claire","lastName":"Martin","email":"claire.martin@orange.fr","phone":"+33 6 12 34 56 78","country":"BE","city":"Lille"},
+ {"firstName":"A.","lastName":"Becker","email":"a.becker@gmx.de","country":"DE"},
+ {"firstName":"Ralf","lastName":"Krause","email":"ralf.krause@yahoo.con","country":"DE"},
+ {"firstName":"Monika","lastName":"Huber","email":"monika.huber@gmx.at","city":"Salzburg","country":"DE"},
+]
+
+
 def labelled(label: str, records: list[dict]) -> list[dict]:
     return [{"label": label, "input": record} for record in records]
 
 
 def main() -> None:
-    rows = labelled("genuine", genuine_records()) + labelled("junk", JUNK) + labelled("suspicious", SUSPICIOUS)
+    rows = (labelled("genuine", genuine_records() + LATER_GENUINE) + labelled("junk", JUNK + LATER_JUNK)
+            + labelled("suspicious", SUSPICIOUS + LATER_SUSPICIOUS))
     rng.shuffle(rows)
     with OUT.open("w", encoding="utf-8") as fh:
         for n, row in enumerate(rows, start=1):

@@ -16,6 +16,7 @@ from .geo import place_index
 from .text import fold, fold_variants, is_latin_text
 from .tokens import mash_kind
 
+VILLAGE_CLASS = 2  # under 1,000 inhabitants
 DIGIT_GROUPS = re.compile(r"\b[A-Z]{0,2}-?\d[\d\s-]*\b", re.IGNORECASE)
 PART_SEPARATORS = re.compile(r"\s*[,/()]\s*|\s+-\s+")
 
@@ -101,7 +102,7 @@ def city_keys(city: str) -> tuple[list[str], list[str]]:
     without_digits = DIGIT_GROUPS.sub(" ", city).strip(" ,-")
     primary: list[str] = []
     for text in [without_digits, *PART_SEPARATORS.split(without_digits)]:
-        for key in fold_variants(text):
+        for key in sorted(fold_variants(text)):
             if key and key not in primary:
                 primary.append(key)
     secondary: list[str] = []
@@ -112,7 +113,7 @@ def city_keys(city: str) -> tuple[list[str], list[str]]:
             if len(prefix) >= 3 and prefix not in primary and prefix not in secondary:
                 secondary.append(prefix)
     for part in re.split(r"-", without_digits):
-        for key in fold_variants(part):
+        for key in sorted(fold_variants(part)):
             if len(key) >= 3 and key not in primary and key not in secondary:
                 secondary.append(key)
     return primary, secondary
@@ -162,6 +163,18 @@ def _prominent(place, big: int) -> bool:
     return place.population_class >= (big if place.main_name else big + 1)
 
 
+def _village_namesake(city: str, whole_name: bool, places: dict, country: str, findings: Findings) -> None:
+    """Salzburg with DE: Germany has a village of that name, Austria the city. Ask a person."""
+    big = findings.rules.big_city_population_class
+    here = places[country]
+    elsewhere = {code: p for code, p in places.items() if code != country and _prominent(p, big)}
+    if whole_name and here.population_class <= VILLAGE_CLASS and elsewhere:
+        findings.add(
+            "city_likely_elsewhere", "city",
+            f"{city.strip()} is a city in {', '.join(sorted(elsewhere))}; in {country} only a village of that name",
+        )
+
+
 def _describe(countries: dict[str, int]) -> str:
     return ", ".join(sorted(countries, key=lambda c: -countries[c])[:4])
 
@@ -179,6 +192,7 @@ def check_city(city: str, country: str | None, findings: Findings) -> None:
     for key in primary + secondary:
         places = index.lookup(key)
         if country in places:
+            _village_namesake(city, key in primary, places, country, findings)
             return
         if key in primary:
             for code, place in places.items():

@@ -231,12 +231,9 @@ def check_email(value: str, findings: Findings) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def _is_run(digits: str) -> bool:
-    """Counting up or down: 123456789, 1234567890, 0123456789, 987654321 (not 9012345678,
-    a Japanese mobile number)."""
+def _steps(digits: str) -> set[int]:
     core = digits[:-1] if digits.endswith("90") else digits  # 1234567890: the 0 after 9
-    steps = {int(b) - int(a) for a, b in pairwise(core)}
-    return steps in ({1}, {-1})
+    return {int(b) - int(a) for a, b in pairwise(core)}
 
 
 def _repeats_chunk(digits: str) -> bool:
@@ -247,14 +244,34 @@ def _repeats_chunk(digits: str) -> bool:
     return False
 
 
-def is_placeholder_digits(digits: str, rules: PlausibilityRules) -> bool:
-    """0000000, 123456789, 0123 456789, 12121212, 0815: not somebody's number."""
-    if digits in rules.placeholder_phones:
-        return True
+def digit_pattern(digits: str, rules: PlausibilityRules) -> str | None:
+    """`filler` (0000000, 121212, 0815, seven equal digits), `up` (123456789, 0123 456789)
+    or `down` (9876543210) when the whole number is such a pattern; else None."""
+    if digits in rules.placeholder_phones or SAME_DIGIT_RUN.search(digits):
+        return "filler"
     for candidate in (digits, digits.lstrip("0")):
-        if len(candidate) >= 4 and (_repeats_chunk(candidate) or _is_run(candidate)):
-            return True
-    return bool(SAME_DIGIT_RUN.search(digits))  # +49 176 00000000
+        if len(candidate) < 4:
+            continue
+        if _repeats_chunk(candidate):
+            return "filler"
+        steps = _steps(candidate)
+        if steps == {1}:
+            return "up"
+        if steps == {-1} and len(candidate) >= 6:
+            return "down"
+    return None
+
+
+def _judge_digits(raw: str, digits: str, international: bool, findings: Findings) -> bool:
+    """Report a placeholder pattern; True when one was found. Counting up is a placeholder,
+    unless typed with a country code (+43 1 2345678 may be somebody's example of a real
+    number, so a person looks); counting down (98765 43210) always goes to a person."""
+    pattern = digit_pattern(digits, findings.rules)
+    if pattern == "filler" or (pattern == "up" and not international):
+        findings.add("phone_placeholder", "phone", f"{raw} is a placeholder, not a phone number")
+    elif pattern in ("up", "down"):
+        findings.add("phone_sequence", "phone", f"{raw} counts {pattern}; probably not a real number")
+    return pattern is not None
 
 
 def _national_digits(parsed) -> str:
@@ -306,22 +323,20 @@ def check_phone(value: str, country: str | None, findings: Findings) -> None:
         else:
             findings.add("phone_invalid", "phone", f"{raw!r} has no digits")
         return
-    if is_placeholder_digits(digits, rules):
-        findings.add("phone_placeholder", "phone", f"{raw} is a placeholder, not a phone number")
+    international = _without_labels(raw).lstrip().startswith(("+", "00"))
+    if _judge_digits(raw, digits, international, findings):
         return
     parsed = _parse_phone(raw, country, rules)
     if parsed is None:
         findings.add("phone_invalid", "phone", f"{raw} cannot be read as a phone number")
         return
-    if is_placeholder_digits(_national_digits(parsed), rules):
-        findings.add("phone_placeholder", "phone", f"{raw} is a placeholder, not a phone number")
+    if _judge_digits(raw, _national_digits(parsed), international, findings):
         return
     if not phonenumbers.is_valid_number(parsed):
         findings.add("phone_invalid", "phone", f"{raw} is not a valid phone number")
         return
     if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.PREMIUM_RATE:
         findings.add("phone_premium", "phone", f"{raw} is a premium-rate number")
-    international = _without_labels(raw).lstrip().startswith(("+", "00"))
     stated = country in phonenumbers.SUPPORTED_REGIONS
     if international and stated and parsed.country_code != phonenumbers.country_code_for_region(country):
         number_region = phonenumbers.region_code_for_number(parsed) or f"+{parsed.country_code}"

@@ -1,8 +1,8 @@
 """Places and countries from the committed GeoNames index (`leadflow/data/cities.tsv.gz`).
 
 The index is loaded lazily, once per process, on the first check that needs
-it: ~1.8 MB gzip, ~0.1 s, ~30 MB in memory, as a sorted list searched by
-bisection (no dict of 350,000 entries to build at cold start). See
+it: ~1.5 MB gzip, ~0.1 s, ~35 MB in memory, as a sorted list searched by
+bisection (no dict of 285,000 entries to build at cold start). See
 `scripts/build_city_index.py` for what is in it and why.
 """
 
@@ -47,7 +47,6 @@ class PlaceIndex:
             code: Country(code, facts.get("name", ""), facts.get("postal", ""), facts.get("tld", ""))
             for code, facts in header.get("countries", {}).items()
         }
-        self.country_tlds = frozenset(c.tld for c in self.countries.values() if c.tld) | {"uk", "eu"}
 
     @classmethod
     def load(cls, path: Path = INDEX_PATH) -> PlaceIndex:
@@ -81,7 +80,3 @@ def place_index() -> PlaceIndex:
     if _index is None:
         _index = PlaceIndex.load(Path(os.environ.get("LEADFLOW_CITY_INDEX", INDEX_PATH)))
     return _index
-
-
-def is_loaded() -> bool:
-    return _index is not None

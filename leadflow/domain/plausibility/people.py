@@ -90,6 +90,9 @@ def check_name_field(field: str, value: str, findings: Findings) -> None:
         findings.add("placeholder_value", field, f"{value.strip()!r} is a form placeholder, not a name")
         return
     for word in words:
+        if word in rules.name_spam_words:
+            findings.add("name_spam", field, f"{word!r}: advertising, not a name")
+            return
         if word in rules.name_words:
             findings.add("placeholder_value", field, f"{word!r} is not a name")
             return

@@ -39,6 +39,7 @@ class PlausibilityRules:
     fictional_names: frozenset[str] = frozenset()
     celebrity_names: frozenset[str] = frozenset()
     name_words: frozenset[str] = frozenset()
+    name_spam_words: frozenset[str] = frozenset()
     placeholder_values: frozenset[str] = frozenset()
     filler_words: frozenset[str] = frozenset()
     salutations: frozenset[str] = frozenset()
@@ -227,6 +228,7 @@ def _parse(document: Mapping[str, Any]) -> PlausibilityRules:
         fictional_names=_words(placeholders, "fictional_names", "placeholders"),
         celebrity_names=_words(placeholders, "celebrity_names", "placeholders"),
         name_words=_words(placeholders, "name_words", "placeholders"),
+        name_spam_words=_words(placeholders, "name_spam_words", "placeholders"),
         placeholder_values=_words(placeholders, "values", "placeholders"),
         filler_words=_words(placeholders, "filler_words", "placeholders"),
         salutations=_words(placeholders, "salutations", "placeholders"),

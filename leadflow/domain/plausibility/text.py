@@ -77,6 +77,7 @@ def is_latin_letter(ch: str) -> bool:
     return ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN")
 
 
+@lru_cache(maxsize=65536)
 def is_latin_text(text: str) -> bool:
     """True when every letter is Latin (digits, spaces, punctuation ignored)."""
     return all(is_latin_letter(ch) for ch in text if ch.isalpha())
