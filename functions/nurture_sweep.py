@@ -1,14 +1,15 @@
-"""Scheduled every minute: runs the nurturing steps that are due (issue 4)."""
+"""Scheduled every minute: runs the nurturing steps that are due, each at most once."""
 
 from __future__ import annotations
 
 from functions.common import logger, metrics, tracer
+from leadflow.services.nurture import run_due
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event, context):
-    # The due-step sweep arrives with nurturing (issue 4); the schedule is wired already.
-    logger.info("nurture sweep", extra={"due": 0})
-    return {"due": 0, "ran": 0}
+    summary = run_due()
+    logger.info("nurture sweep", extra=summary)
+    return summary

@@ -61,7 +61,27 @@ class Stack:
         if "Fn::Join" in value:
             sep, parts = value["Fn::Join"]
             return sep.join(str(self.resolve(p)) for p in parts)
+        if "Fn::If" in value:
+            condition, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.condition(condition) else when_false)
         raise ValueError(f"cannot resolve {value!r} locally")
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self.wiring.template.get("Conditions", {})[name])
+
+    def _truth(self, expr: Any) -> bool:
+        if isinstance(expr, dict) and "Fn::Not" in expr:
+            return not self._truth(expr["Fn::Not"][0])
+        if isinstance(expr, dict) and "Fn::Equals" in expr:
+            left, right = expr["Fn::Equals"]
+            return str(self.resolve(left)) == str(self.resolve(right))
+        if isinstance(expr, dict) and "Condition" in expr:
+            return self.condition(expr["Condition"])
+        if isinstance(expr, dict) and "Fn::And" in expr:
+            return all(self._truth(e) for e in expr["Fn::And"])
+        if isinstance(expr, dict) and "Fn::Or" in expr:
+            return any(self._truth(e) for e in expr["Fn::Or"])
+        raise ValueError(f"cannot evaluate condition {expr!r} locally")
 
     def _ref(self, name: str) -> str:
         pseudo = {"AWS::Region": self.region, "AWS::AccountId": "123456789012",

@@ -20,6 +20,9 @@ class Settings:
     match_table: str
     timeline_table: str
     routing_table: str
+    nurture_table: str
+    token_secret: str
+    public_base_url: str
     idempotency_table: str
     intake_queue_url: str
     engagement_queue_url: str
@@ -52,6 +55,9 @@ def get_settings() -> Settings:
         match_table=_env("MATCH_TABLE", "leadflow-MatchTable"),
         timeline_table=_env("TIMELINE_TABLE", "leadflow-TimelineTable"),
         routing_table=_env("ROUTING_TABLE", "leadflow-RoutingTable"),
+        nurture_table=_env("NURTURE_TABLE", "leadflow-NurtureTable"),
+        token_secret=_env("TOKEN_SECRET", ""),
+        public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         idempotency_table=_env("IDEMPOTENCY_TABLE", "leadflow-IdempotencyTable"),
         intake_queue_url=_env("INTAKE_QUEUE_URL"),
         engagement_queue_url=_env("ENGAGEMENT_QUEUE_URL"),

@@ -16,6 +16,9 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import pytest
 
+LOCAL_PARAMETERS = {"PublicBaseUrl": "http://127.0.0.1:8000",
+                    "TokenSecret": "test-secret-test-secret-test-secret-0000"}
+
 
 @pytest.fixture
 def aws(monkeypatch):
@@ -26,7 +29,7 @@ def aws(monkeypatch):
     from infra.template import load_wiring
 
     with mock_aws():
-        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow")
+        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS)
         for key, value in stack.environment().items():
             monkeypatch.setenv(key, value)
         _reset_process_caches()
@@ -56,7 +59,8 @@ def aws_server(monkeypatch):
     server, endpoint = start_local_aws()
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     try:
-        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", endpoint_url=endpoint)
+        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", endpoint_url=endpoint,
+                          parameters=LOCAL_PARAMETERS)
         for key, value in stack.environment().items():
             monkeypatch.setenv(key, value)
         _reset_process_caches()

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 
 def http_event(method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None,
@@ -36,7 +37,11 @@ def http_event(method: str, path: str, *, body: Any = None, headers: dict[str, s
     if path_parameters:
         event["pathParameters"] = path_parameters
     if query:
-        event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        # API Gateway decodes query parameters (repeated names joined by commas)
+        params: dict[str, str] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            params[key] = f"{params[key]},{value}" if key in params else value
+        event["queryStringParameters"] = params
     if claims is not None:
         event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     return event
@@ -76,3 +81,9 @@ def graphql(handler, query: str, variables: dict | None = None, *, role: str | N
                        claims=claims(role, user) if role else None)
     response = handler(event, LambdaContext())
     return json.loads(response["body"])
+
+
+def sns_event(message: dict) -> dict:
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": {
+        "Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": "arn:aws:sns:eu-central-1:1:t",
+        "Message": json.dumps(message), "Timestamp": "2026-11-22T12:00:00.000Z"}}]}

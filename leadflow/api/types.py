@@ -98,6 +98,43 @@ class TimelineEvent:
     details: JSON | None
 
 
+@strawberry.type(description="One documented consent (UWG §7): what text, when, from which form, DOI times.")
+class ConsentRecord:
+    purpose: str
+    status: str = strawberry.field(description="pending | confirmed | withdrawn | expired")
+    text_version: str
+    text_hash: str
+    form_id: str | None
+    given_at: datetime
+    doi_sent_at: datetime | None
+    confirmed_at: datetime | None
+    withdrawn_at: datetime | None
+    withdrawn_via: str | None
+    expires_at: datetime | None
+
+
+@strawberry.type(description="Where the lead is in its nurturing journey.")
+class JourneyRun:
+    step_id: str
+    at: datetime
+    outcome: str = strawberry.field(description="sent | task | skipped")
+    channel: str | None
+    why: str | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+
+
+@strawberry.type
+class JourneyState:
+    journey_id: str | None
+    entered_at: datetime | None
+    next_step_due: datetime | None
+    stopped: str | None
+    unsubscribed_at: datetime | None
+    email_status: str
+    runs: list[JourneyRun]
+
+
 @strawberry.type(description="A contact on its way from form submission to customer.")
 class Lead:
     id: strawberry.ID
@@ -148,6 +185,40 @@ class Lead:
 
         return [TimelineEvent(type=e.event_type, at=e.at, details=e.details)
                 for e in timeline_of(str(self.id), limit=max(1, min(first, 100)))]
+
+    @strawberry.field(description="The consent ledger: one record per purpose and time it was given.")
+    def consents(self) -> list[ConsentRecord]:
+        from leadflow.store.nurture import ledger
+
+        def at(value):
+            return datetime.fromisoformat(value) if value else None
+
+        records, _ = ledger(str(self.id))
+        return [ConsentRecord(purpose=r["purpose"], status=r["status"], text_version=r["text_version"],
+                              text_hash=r["text_hash"], form_id=r.get("form_id"), given_at=at(r["given_at"]),
+                              doi_sent_at=at(r.get("doi_sent_at")), confirmed_at=at(r.get("confirmed_at")),
+                              withdrawn_at=at(r.get("withdrawn_at")), withdrawn_via=r.get("withdrawn_via"),
+                              expires_at=at(r.get("expires_at"))) for r in records]
+
+    @strawberry.field(description="The nurturing journey: steps run, skipped, handed to people.")
+    def journey(self) -> JourneyState | None:
+        from leadflow.store.nurture import journey_item
+
+        item = journey_item(str(self.id))
+        if item is None:
+            return None
+        state = item.data or {}
+
+        def at(value):
+            return datetime.fromisoformat(value) if value else None
+
+        return JourneyState(
+            journey_id=state.get("journey_id"), entered_at=at(state.get("entered_at")),
+            next_step_due=at(item.due_at), stopped=state.get("stopped"),
+            unsubscribed_at=at(state.get("unsubscribed_at")), email_status=state.get("email_status", "ok"),
+            runs=[JourneyRun(step_id=r["step_id"], at=at(r["at"]), outcome=r["outcome"], channel=r.get("channel"),
+                             why=r.get("why"), opened_at=at(r.get("opened_at")), clicked_at=at(r.get("clicked_at")))
+                  for r in state.get("runs", [])])
 
     @classmethod
     def from_model(cls, m: LeadModel) -> Lead:

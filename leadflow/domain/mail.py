@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict
+
 if TYPE_CHECKING:  # pragma: no cover
     from jinja2 import Environment, Template
 
@@ -233,6 +235,29 @@ def sample_context(language: str = "de") -> dict[str, Any]:
         "due": "2027-02-18",
         "lead_url": "https://app.leadflow.example/leads/01hx",
     }
+
+
+class Company(BaseModel):
+    """The sender shown in every mail (config/company.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = 1
+    name: str
+    address: str
+    website: str
+    contact_url: str
+    privacy_url: str
+    imprint_url: str
+    phone: str
+    email: str
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Company:
+        return cls.model_validate(document)
+
+    def context(self) -> dict[str, str]:
+        return self.model_dump(exclude={"version"})
 
 
 def company_sample() -> dict[str, str]:

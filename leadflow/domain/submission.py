@@ -68,6 +68,9 @@ class LeadSubmission(BaseModel):
     form_id: Annotated[HeaderText, Field(max_length=100)] | None = None
     consent: Consent | None = None
     idempotency_key: str | None = None
+    # the web analytics cookie id of the visitor (events before the form join the lead with consent)
+    visitor_id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.:\-]{8,128}$")] | None = None
+    language: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^(de|en)$")] | None = None
 
     @field_validator("country")
     @classmethod

@@ -14,6 +14,7 @@ from the signed mail links, so a site script cannot fake them.
 
 from __future__ import annotations
 
+import hmac
 import html
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -260,3 +261,30 @@ class EngagementEventIn(BaseModel):
 def parse_event(data: Any, now: datetime) -> EngagementEventIn:
     """Validate a `POST /events` body (pydantic ValidationError names the field; see submission.field_errors)."""
     return EngagementEventIn.model_validate(data, context={"now": now})
+
+
+# --------------------------------------------------------------------------- sites
+
+class Site(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{8,64}$")]
+    name: str
+    origins: tuple[str, ...] = ()
+
+
+class Sites(BaseModel):
+    """The company's own web sites allowed to send `POST /events` (config/sites.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = 1
+    visitor_event_days: int = 30  # anonymous events wait this long for the visitor's form
+    sites: tuple[Site, ...]
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Sites:
+        return cls.model_validate(document)
+
+    def site(self, key: str) -> Site | None:
+        return next((s for s in self.sites if hmac.compare_digest(s.key, key)), None)

@@ -107,5 +107,5 @@ def _lead_from(s: LeadSubmission, lead_id: str, now) -> LeadModel:
         city=s.city, country=s.country, message=s.message, interests=s.interests or None,
         source=s.source, campaign=s.campaign, form_id=s.form_id, consent=consent,
         intake_pending="pending", created_sort=f"{repo.at_iso(now)}#{lead_id}",
-        stages_reached=[Stage.LEAD.value],
+        stages_reached=[Stage.LEAD.value], visitor_id=s.visitor_id, language=s.language,
     )

@@ -10,7 +10,7 @@ from leadflow.adapters import events
 from leadflow.domain import dedup
 from leadflow.domain.enrichment import enrich, interest_areas
 from leadflow.domain.lifecycle import Quality, Stage
-from leadflow.services import lifecycle
+from leadflow.services import engagement, lifecycle, nurture
 from leadflow.services.rulesets import active_rules
 from leadflow.services.scoring import request_rescore
 from leadflow.store import directory
@@ -81,6 +81,9 @@ def qualify_lead(lead_id: str) -> str:
         lead = lifecycle.transition(lead, Stage.DISQUALIFIED, actor=ACTOR, reason=f"implausible: {codes}")
     events.publish("LeadQualified", {"leadId": lead.lead_id, "quality": quality,
                                      "existingCustomer": bool(lead.existing_customer)})
+    if quality != Quality.IMPLAUSIBLE.value:
+        nurture.start(lead)
+        engagement.attach_visitor(lead)
     if quality == Quality.PLAUSIBLE.value:
         request_rescore(lead.lead_id)
     return quality

@@ -36,10 +36,27 @@ def _parser(name: str) -> Callable[[dict[str, Any]], Any]:
         from leadflow.domain.routing import RoutingRules
 
         return RoutingRules.from_dict
+    if name == "journeys":
+        from leadflow.domain.journeys import JourneyBook
+
+        return JourneyBook.from_dict
+    if name == "consent_texts":
+        from leadflow.domain.consent import ConsentTexts
+
+        return ConsentTexts.from_dict
+    if name == "sites":
+        from leadflow.domain.tracking import Sites
+
+        return Sites.from_dict
+    if name == "company":
+        from leadflow.domain.mail import Company
+
+        return Company.from_dict
     raise KeyError(name)
 
 
-PARSED_NAMES = ("plausibility", "enrichment", "interests", "scoring", "routing")
+PARSED_NAMES = ("company", "plausibility", "enrichment", "interests", "scoring", "routing", "journeys", "consent_texts",
+                "sites")
 
 
 def register_validators() -> None:

@@ -64,6 +64,10 @@ def handle_event(message: dict[str, Any]) -> str:
         outcome = "duplicate"  # still check the hand-over: the first delivery may have failed after it
     except ConcurrentUpdate:
         raise  # the message returns to the queue and is retried on the new version
+    if event is not None and event_type in ("email_open", "email_click") and (message.get("details") or {}).get("step"):
+        from leadflow.services.nurture import mark_mail_engagement
+
+        mark_mail_engagement(lead.lead_id, message["details"]["step"], event_type, event.at)
     lead = repo.get_lead(lead.lead_id)
     handed_over = hand_over_if_qualified(lead, rules, contact_request=event_type == "contact_request")
     return "mql" if handed_over else outcome

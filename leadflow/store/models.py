@@ -157,6 +157,7 @@ class LeadModel(Model):
     duplicate_of = UnicodeAttribute(null=True)  # a possible duplicate a reviewer should look at
     merged_into = UnicodeAttribute(null=True)  # this submission was merged into that lead
     submissions = NumberAttribute(default=1)
+    attributes = JSONAttribute(null=True)  # raw columns of imported historical leads
 
     # sparse index keys: present only while the lead waits
     review_queue = UnicodeAttribute(null=True)  # "needs_review"
@@ -172,6 +173,8 @@ class LeadModel(Model):
     grade = UnicodeAttribute(null=True)
     scored_at = UTCDateTimeAttribute(null=True)
     creditworthiness = UnicodeAttribute(null=True)  # good | poor, set by finance or an integration
+    visitor_id = UnicodeAttribute(null=True)  # the web visitor who submitted (cookie id, with consent)
+    language = UnicodeAttribute(null=True)
     prediction = JSONAttribute(null=True)  # {probability, model_version, factors}
 
     # routing and the sales side
@@ -280,6 +283,48 @@ class RoutingStateModel(Model):
     at = UTCDateTimeAttribute(null=True)
 
 
+class ByDueIndex(GlobalSecondaryIndex["NurtureModel"]):
+    class Meta:
+        index_name = "by_due"
+        projection = KeysOnlyProjection()
+
+    due_bucket = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class ByAssigneeIndex(GlobalSecondaryIndex["NurtureModel"]):
+    class Meta:
+        index_name = "by_assignee"
+        projection = AllProjection()
+
+    assignee = UnicodeAttribute(hash_key=True)
+    task_sort = UnicodeAttribute(range_key=True)
+
+
+class NurtureModel(Model):
+    """Nurturing items:
+    pk "lead#<id>" / sk "consent": the consent ledger (records as JSON);
+    pk "lead#<id>" / sk "journey": journey state (runs, sends, unsubscribe, address status), due index keys;
+    pk "task#<id>" / sk "task": a phone call or letter for a person (assignee index);
+    pk "visitor#<id>" / sk "<at>#<event id>": an anonymous visitor's event awaiting a form (TTL)."""
+
+    class Meta(_Meta):
+        table_name = _settings.nurture_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute(default=1)
+    data = JSONAttribute(null=True)
+    due_bucket = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    assignee = UnicodeAttribute(null=True)
+    task_sort = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+    by_due = ByDueIndex()
+    by_assignee = ByAssigneeIndex()
+
+
 class AccountModel(Model):
     """An existing customer account from the customer import; key accounts have an owner
     who must be involved before marketing approaches them (seed 001)."""
@@ -308,4 +353,4 @@ class MatchModel(Model):
 
 
 ALL_MODELS: tuple[type[Model], ...] = (LeadModel, HistoryModel, MarkerModel, CounterModel, ConfigModel,
-                                       AccountModel, MatchModel, TimelineModel, RoutingStateModel)
+                                       AccountModel, MatchModel, TimelineModel, RoutingStateModel, NurtureModel)

@@ -22,3 +22,15 @@ def test_every_type_has_an_authorization_rule():
     object_types = {name for name, t in schema._schema.type_map.items()
                     if not name.startswith("__") and t.__class__.__name__ == "GraphQLObjectType"}
     assert object_types - set(TYPE_ROLES) == set()
+
+
+def test_documented_operations_are_valid_against_the_schema():
+    from graphql import parse, validate
+
+    from leadflow.api.schema import schema
+
+    operations = sorted((SCHEMA_FILE.parent / "operations").glob("*.graphql"))
+    assert operations
+    for path in operations:
+        errors = validate(schema._schema, parse(path.read_text()))
+        assert errors == [], f"{path.name}: {errors[0].message if errors else ''}"

@@ -1,0 +1,53 @@
+"""GraphQL for nurturing: tasks for people (phone calls, letters); a lead's consents and journey."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from leadflow.api.permissions import principal_of, roles
+from leadflow.domain.access import Role
+from leadflow.services import nurture
+
+TASK_ROLES = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
+
+
+@strawberry.type(description="A phone call or letter a journey step hands to a person.")
+class Task:
+    id: strawberry.ID
+    assignee: str
+    lead_id: str
+    kind: str = strawberry.field(description="phone_call | postal_letter")
+    title: str
+    body: str
+    status: str = strawberry.field(description="open | done")
+    outcome: str | None
+    created_at: datetime
+    completed_at: datetime | None
+    completed_by: str | None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Task:
+        return cls(id=strawberry.ID(d["id"]), assignee=d["assignee"], lead_id=d["lead_id"], kind=d["kind"],
+                   title=d["title"], body=d["body"], status=d["status"], outcome=d.get("outcome"),
+                   created_at=datetime.fromisoformat(d["created_at"]),
+                   completed_at=datetime.fromisoformat(d["completed_at"]) if d.get("completed_at") else None,
+                   completed_by=d.get("completed_by"))
+
+
+@strawberry.type
+class NurturingQuery:
+    @strawberry.field(permission_classes=[TASK_ROLES], description="Tasks of an assignee (default: marketing).")
+    def tasks(self, assignee: str = nurture.TASK_ASSIGNEE, status: str = "open", first: int = 50) -> list[Task]:
+        return [Task.from_dict(t) for t in nurture.tasks(assignee, status, max(1, min(first, 100)))]
+
+
+@strawberry.type
+class NurturingMutation:
+    @strawberry.mutation(permission_classes=[TASK_ROLES], description="Record the outcome of a call or letter.")
+    def complete_task(self, info: strawberry.Info, id: strawberry.ID, outcome: str) -> Task:
+        return Task.from_dict(nurture.complete_task(str(id), outcome, principal_of(info).user_id))
+
+
+TYPE_ROLES = {"Task": frozenset({Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN})}

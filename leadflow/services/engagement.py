@@ -1,0 +1,70 @@
+"""Engagement from our own web sites (`POST /events`) and from mail links, onto the
+engagement queue; anonymous visitor events wait for that visitor's form (seed 002:
+behaviour followed through cookie and email, here only with the visitor's consent)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from leadflow.adapters import clock, queues
+from leadflow.domain.errors import Forbidden
+from leadflow.domain.tracking import EngagementEventIn
+from leadflow.services.rulesets import active_rules
+from leadflow.settings import get_settings
+from leadflow.store import nurture as store
+from leadflow.store.models import LeadModel, MarkerModel
+
+TRACKING = "tracking"
+
+
+def enqueue(lead_id: str, kind: str, at: datetime, details: dict[str, Any], event_id: str | None = None) -> None:
+    """The event id is made once, here at the edge: a redelivered message is recognised downstream."""
+    queues.send(get_settings().engagement_queue_url, {
+        "leadId": lead_id, "type": kind, "at": at.isoformat(), "eventId": event_id or uuid.uuid4().hex,
+        "details": details})
+
+
+def _visitor_lead(visitor_id: str) -> str | None:
+    try:
+        return MarkerModel.get(f"visitor#{visitor_id}", consistent_read=True).lead_id
+    except DoesNotExist:
+        return None
+
+
+def record_site_event(event: EngagementEventIn) -> str:
+    """Returns "lead" when it went to a known lead's timeline, "visitor" when it waits."""
+    sites = active_rules("sites")
+    site = sites.site(event.site_key)
+    if site is None:
+        raise Forbidden("unknown siteKey", field="siteKey")
+    details = {"url": event.url, "site": site.name, **({"properties": event.properties} if event.properties else {})}
+    lead_id = _visitor_lead(event.visitor_id)
+    if lead_id:
+        enqueue(lead_id, event.type.value, event.occurred_at, details)
+        return "lead"
+    expires = int((clock.now() + timedelta(days=sites.visitor_event_days)).timestamp())
+    store.put_visitor_event(event.visitor_id, f"{event.occurred_at.isoformat()}#{uuid.uuid4().hex}",
+                            {"type": event.type.value, "at": event.occurred_at.isoformat(), "details": details},
+                            expires)
+    return "visitor"
+
+
+def attach_visitor(lead: LeadModel) -> int:
+    """On qualification: the visitor's earlier events join the lead, if they consented to tracking.
+    Without consent the anonymous events are deleted. Returns the number attached."""
+    if not lead.visitor_id:
+        return 0
+    items = store.visitor_events(lead.visitor_id)
+    consented = bool(lead.consent and TRACKING in (lead.consent.purposes or []))
+    if consented:
+        MarkerModel(f"visitor#{lead.visitor_id}", lead_id=lead.lead_id).save()
+        for item in items:
+            data = item.data or {}
+            enqueue(lead.lead_id, data["type"], datetime.fromisoformat(data["at"]), data.get("details") or {},
+                    event_id=item.sk.rsplit("#", 1)[-1])
+    store.delete_visitor_events(items)
+    return len(items) if consented else 0

@@ -1,0 +1,445 @@
+"""Nurturing: consent and double opt-in, journeys run by the sweep, mails through SES
+with tracked links, tasks for people, and the stop rules applied at once.
+
+The rules live in leadflow.domain (consent, journeys, mail, tracking); this
+module reads and writes their state and talks to SES.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from pynamodb.exceptions import PutError
+
+from leadflow.adapters import clock, events, mailer
+from leadflow.domain.consent import (
+    ConsentLedger,
+    ConsentRecord,
+    ConsentStatus,
+    Purpose,
+    TokenAlreadyUsed,
+    UnknownConsentText,
+    confirm,
+    doi_token,
+    mark_doi_sent,
+    nonce_marker,
+    record_consents,
+    sign_token,
+    verify_token,
+)
+from leadflow.domain.errors import ConcurrentUpdate, IllegalTransition
+from leadflow.domain.journeys import (
+    Channel,
+    JourneyBook,
+    LeadFacts,
+    LeadState,
+    Send,
+    StepRun,
+    decide_next,
+    run_key,
+    select_journey,
+)
+from leadflow.services.rulesets import active_rules
+from leadflow.settings import get_settings
+from leadflow.store import leads as repo
+from leadflow.store import nurture as store
+from leadflow.store.models import LeadModel, MarkerModel
+
+log = logging.getLogger(__name__)
+
+TASK_ASSIGNEE = "marketing"  # phone and postal steps go to the marketing team's task list
+MAX_STEPS_PER_RUN = 10  # skips can chain; a bound keeps one sweep invocation short
+GERMAN = {"DE", "AT", "CH", "LI", "LU"}
+
+
+# ----------------------------------------------------------------- helpers
+
+def _secret() -> bytes:
+    secret = get_settings().token_secret
+    if len(secret) < 32:
+        raise RuntimeError("TOKEN_SECRET is not set (at least 32 characters)")
+    return secret.encode()
+
+
+def _url(path: str, **query: str) -> str:
+    base = get_settings().public_base_url
+    return f"{base}{path}" + (f"?{urlencode(query)}" if query else "")
+
+
+def language_of(lead: LeadModel) -> str:
+    return lead.language or ("de" if (lead.country or "DE").upper() in GERMAN else "en")
+
+
+def _book() -> JourneyBook:
+    return active_rules("journeys")
+
+
+def _ledger(lead_id: str) -> tuple[ConsentLedger, list[dict], int | None]:
+    records, version = store.ledger(lead_id)
+    return ConsentLedger(tuple(ConsentRecord.from_dict(r) for r in records)), records, version
+
+
+def _lead_dict(lead: LeadModel) -> dict[str, Any]:
+    return {"first_name": lead.first_name, "last_name": lead.last_name, "company": lead.company,
+            "job_title": lead.job_title, "phone": lead.phone, "street": lead.street,
+            "postal_code": lead.postal_code, "city": lead.city, "country": lead.country,
+            "existing_customer": bool(lead.existing_customer)}
+
+
+def facts_of(lead: LeadModel) -> LeadFacts:
+    enrichment = lead.enrichment or {}
+    segments = tuple(s for s in (lead.grade, enrichment.get("decision_level"),
+                                 "key_account" if lead.key_account else None) if s)
+    return LeadFacts.from_lead(
+        {"lead_id": lead.lead_id, "interests": list(lead.interest_areas or []), "country": lead.country,
+         "postal_code": lead.postal_code, "email": lead.email, "phone": lead.phone, "street": lead.street,
+         "city": lead.city},
+        segments=segments, existing_customer=bool(lead.existing_customer), region=enrichment.get("region"),
+        macro_region=enrichment.get("macro_region"), language=language_of(lead))
+
+
+def _runs(state: dict[str, Any]) -> tuple[StepRun, ...]:
+    def at(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return tuple(StepRun(step_id=r["step_id"], at=at(r["at"]), outcome=r["outcome"],
+                         channel=Channel(r["channel"]) if r.get("channel") else None,
+                         opened_at=at(r.get("opened_at")), clicked_at=at(r.get("clicked_at")), why=r.get("why"))
+                 for r in state.get("runs", []))
+
+
+def _lead_state(lead: LeadModel, state: dict[str, Any], ledger: ConsentLedger, now: datetime) -> LeadState:
+    return LeadState(
+        facts=facts_of(lead), stage=lead.stage, consent=ledger.snapshot(now), journey_id=state.get("journey_id"),
+        entered_at=datetime.fromisoformat(state["entered_at"]) if state.get("entered_at") else None,
+        runs=_runs(state),
+        sends=tuple(Send(datetime.fromisoformat(s["at"]), Channel(s["channel"])) for s in state.get("sends", [])),
+        unsubscribed_at=datetime.fromisoformat(state["unsubscribed_at"]) if state.get("unsubscribed_at") else None,
+        email_status=state.get("email_status", "ok"), quality=lead.quality)
+
+
+# ----------------------------------------------------------------- consent, DOI, enrolment
+
+def start(lead: LeadModel) -> None:
+    """After qualification: record the form's consents, send the DOI mail, enter a journey.
+    Safe to run twice (a second run finds the ledger and the journey state)."""
+    if lead.quality == "implausible":
+        return  # never mail addresses a bot typed in
+    now = clock.now()
+    ledger, _, version = _ledger(lead.lead_id)
+    if version is None:
+        ledger = _record_form_consents(lead, now)
+    state, state_version = store.journey_state(lead.lead_id)
+    if state_version is None:
+        journey = select_journey(facts_of(lead), _book())
+        waiting_for_doi = ledger.snapshot(now).is_pending(Purpose.EMAIL_MARKETING)
+        state = {"journey_id": journey.id if journey else None, "runs": [], "sends": [],
+                 "entered_at": None if waiting_for_doi else now.isoformat()}
+        store.save_journey_state(lead.lead_id, state, None if waiting_for_doi or not journey else now, None)
+
+
+def _record_form_consents(lead: LeadModel, now: datetime) -> ConsentLedger:
+    consent = lead.consent
+    purposes = list(consent.purposes or []) if consent else []
+    records: list[ConsentRecord] = []
+    if purposes:
+        try:
+            records = record_consents(lead.lead_id, purposes, text_version=consent.text_version,
+                                      texts=active_rules("consent_texts"), language=language_of(lead),
+                                      form_id=lead.form_id, now=consent.given_at or now,
+                                      doi_expiry_days=_book().settings.doi_expiry_days)
+        except UnknownConsentText:
+            # a consent whose text we cannot show later is no documented consent: no marketing
+            log.warning("unknown consent text version", extra={"lead_id": lead.lead_id})
+    records = [_send_doi(lead, r, now) if r.status is ConsentStatus.PENDING and r.purpose is Purpose.EMAIL_MARKETING
+               else r for r in records]
+    store.save_ledger(lead.lead_id, [r.to_dict() for r in records], None)
+    return ConsentLedger(tuple(records))
+
+
+def _send_doi(lead: LeadModel, record: ConsentRecord, now: datetime) -> ConsentRecord:
+    if not lead.email:
+        return record
+    from leadflow.domain.mail import render_email
+
+    confirm_url = _url("/consent/confirm", token=doi_token(record, _secret(), now))
+    mail = render_email("doi_confirmation", language_of(lead), {
+        "lead": _lead_dict(lead), "confirm_url": confirm_url, "company": active_rules("company").context(),
+        "doi_expiry_days": _book().settings.doi_expiry_days,
+        "consent_text": active_rules("consent_texts").text(record.text_version, "email_marketing",
+                                                            record.language).text})
+    mailer.send_mail(to=lead.email, subject=mail.subject, html=mail.html, text=mail.text, headers=mail.headers)
+    return mark_doi_sent(record, now)
+
+
+def confirm_consent(token: str, evidence: dict[str, str] | None = None) -> str:
+    """The DOI link: single use, until the record expires. Returns the lead id."""
+    now = clock.now()
+    payload = verify_token(token, _secret(), now, purpose="doi")
+    key, ttl = nonce_marker(payload)
+    lead_id = payload["lead_id"]
+    try:
+        MarkerModel(key, lead_id=lead_id, expires_at=ttl).save(condition=MarkerModel.marker.does_not_exist())
+    except PutError as exc:  # the link was used already
+        raise TokenAlreadyUsed("this confirmation link was used already", field="token") from exc
+    ledger, _, version = _ledger(lead_id)
+    updated = [confirm(r, now, evidence=evidence).to_dict() if r.record_id == payload["record_id"] else r.to_dict()
+               for r in ledger.records]
+    store.save_ledger(lead_id, updated, version)
+    state, state_version = store.journey_state(lead_id)
+    if state is not None and not state.get("entered_at"):
+        state["entered_at"] = now.isoformat()
+        store.save_journey_state(lead_id, state, now if state.get("journey_id") else None, state_version)
+    _note(lead_id, "consent", "email marketing confirmed (double opt-in)")
+    events.publish("ConsentConfirmed", {"leadId": lead_id, "purpose": "email_marketing"})
+    return lead_id
+
+
+def unsubscribe_url(lead_id: str, ttl_days: int) -> str:
+    token = sign_token({"purpose": "unsubscribe", "lead_id": lead_id}, _secret(), timedelta(days=ttl_days))
+    return _url("/unsubscribe", token=token)
+
+
+def unsubscribe(token: str, *, via: str) -> str:
+    """Withdraw every marketing consent and stop the journey now. Idempotent. Returns the lead id."""
+    now = clock.now()
+    payload = verify_token(token, _secret(), now, purpose="unsubscribe")
+    withdraw_all(payload["lead_id"], via=via, now=now)
+    return payload["lead_id"]
+
+
+def withdraw_all(lead_id: str, *, via: str, now: datetime | None = None) -> None:
+    now = now or clock.now()
+    for _ in range(5):
+        try:
+            ledger, _, version = _ledger(lead_id)
+            if version is not None:
+                store.save_ledger(lead_id, [r.to_dict() for r in ledger.withdraw_all(now, via=via).records],
+                                  version)
+            state, state_version = store.journey_state(lead_id)
+            state = state or {"journey_id": None, "runs": [], "sends": []}
+            if not state.get("unsubscribed_at"):
+                state["unsubscribed_at"] = now.isoformat()
+            store.save_journey_state(lead_id, state, None, state_version)
+            break
+        except ConcurrentUpdate:
+            continue
+    _note(lead_id, "consent", f"marketing consent withdrawn ({via})")
+    events.publish("ConsentWithdrawn", {"leadId": lead_id, "via": via})
+
+
+def mark_address(lead_id: str, status: str) -> None:
+    """SES said the address bounced or the person complained: no more mail to it."""
+    if status == "complained":
+        withdraw_all(lead_id, via="complaint")
+    for _ in range(5):
+        state, version = store.journey_state(lead_id)
+        state = state or {"journey_id": None, "runs": [], "sends": []}
+        state["email_status"] = status
+        try:
+            store.save_journey_state(lead_id, state, None, version)
+            return
+        except ConcurrentUpdate:
+            continue
+
+
+def _note(lead_id: str, kind: str, reason: str) -> None:
+    from leadflow.services import lifecycle
+
+    lead = repo.find_lead(lead_id)
+    if lead is not None:
+        try:
+            lifecycle.record(lead, kind=kind, actor="system:nurture", reason=reason)
+        except ConcurrentUpdate:
+            log.info("history note skipped after a concurrent change", extra={"lead_id": lead_id})
+
+
+# ----------------------------------------------------------------- the sweep
+
+def run_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """Every lead whose next step is due; each step at most once (marker per lead/journey/step)."""
+    now = now or clock.now()
+    summary: dict[str, int] = {"leads": 0}
+    for lead_id in store.due_leads(now, limit):
+        summary["leads"] += 1
+        try:
+            for action in run_lead(lead_id, now):
+                summary[action] = summary.get(action, 0) + 1
+        except ConcurrentUpdate:
+            summary["conflicts"] = summary.get("conflicts", 0) + 1  # another sweep has it; next minute
+    return summary
+
+
+def run_lead(lead_id: str, now: datetime) -> list[str]:
+    actions: list[str] = []
+    for _ in range(MAX_STEPS_PER_RUN):
+        lead = repo.find_lead(lead_id)
+        state, version = store.journey_state(lead_id)
+        if state is None:
+            return actions
+        if lead is None:  # erased
+            store.save_journey_state(lead_id, {**state, "stopped": "erased"}, None, version)
+            return [*actions, "stop"]
+        ledger, _, _ = _ledger(lead_id)
+        book = _book()
+        decision = decide_next(book, _lead_state(lead, state, ledger, now), now)
+        actions.append(decision.action)
+        if decision.action in ("stop", "done"):
+            store.save_journey_state(lead_id, {**state, "stopped": decision.reason}, None, version)
+            return actions
+        if decision.action == "wait":
+            retry = decision.not_before or (None if decision.reason == "doi_pending" else now + timedelta(minutes=1))
+            store.save_journey_state(lead_id, state, retry, version)
+            return actions
+        step = decision.step
+        run: dict[str, Any] = {"step_id": step.id, "at": now.isoformat()}
+        if decision.action == "skip":
+            run.update(outcome="skipped", why=decision.reason)
+        elif not _claim(lead_id, decision.journey_id, step.id):
+            run.update(outcome="sent", why="ran before (recovered)")
+        elif decision.action == "email":
+            run.update(outcome="sent", channel="email", message_id=_send_step(lead, decision, book, now))
+            state.setdefault("sends", []).append({"at": now.isoformat(), "channel": "email"})
+        else:
+            run.update(outcome="task", channel=decision.channel.value,
+                       task_id=_create_task(lead, decision, now))
+            state.setdefault("sends", []).append({"at": now.isoformat(), "channel": decision.channel.value})
+        state.setdefault("runs", []).append(run)
+        store.save_journey_state(lead_id, state, now, version)
+    return actions
+
+
+def _claim(lead_id: str, journey_id: str, step_id: str) -> bool:
+    """At most once per (lead, journey, step), whatever runs concurrently."""
+    try:
+        MarkerModel(run_key(lead_id, journey_id, step_id), lead_id=lead_id).save(
+            condition=MarkerModel.marker.does_not_exist())
+        return True
+    except PutError:  # another invocation ran this step
+        return False
+
+
+def _send_step(lead: LeadModel, decision, book: JourneyBook, now: datetime) -> str:
+    from leadflow.domain.mail import content_title, render_email
+    from leadflow.domain.tracking import add_open_pixel, rewrite_links
+
+    language = language_of(lead)
+    ttl = book.settings.token_ttl_days
+    content = decision.content
+    context = {"lead": _lead_dict(lead), "company": active_rules("company").context(), "unsubscribe_url": unsubscribe_url(lead.lead_id, ttl.get("unsubscribe", 400)),
+               "events": list(content.events), "content_key": content.content_key,
+               "interest_label": _interest_label(content.interest, language)}
+    context["content_title"] = content_title(content.content_key, language, context)
+    mail = render_email(content.content_key, language, context)
+    click_ttl = timedelta(days=ttl.get("click", 180))
+
+    def click_url(target: str) -> str:
+        token = sign_token({"purpose": "click", "lead_id": lead.lead_id, "step": decision.step.id,
+                            "h": _url_hash(target)}, _secret(), click_ttl)
+        return _url(f"/t/c/{token}", u=target)
+
+    html = rewrite_links(mail.html, click_url)
+    # A pixel is covert tracking: only with the `tracking` consent (TTDSG §25). A click is the
+    # person's own answer to our mail and is recorded with the link.
+    ledger, _, _ = _ledger(lead.lead_id)
+    if not book.settings.tracking.require_consent or ledger.allows(Purpose.TRACKING, now):
+        open_token = sign_token({"purpose": "open", "lead_id": lead.lead_id, "step": decision.step.id},
+                                _secret(), timedelta(days=ttl.get("open", 180)))
+        html = add_open_pixel(html, _url(f"/t/o/{open_token}"))
+    return mailer.send_mail(to=lead.email, subject=mail.subject, html=html, text=mail.text, headers=mail.headers)
+
+
+def _interest_label(interest: str | None, language: str) -> str | None:
+    if not interest:
+        return None
+    area = active_rules("interests").areas.get(interest)
+    return area.label.get(language) if area else interest
+
+
+def _url_hash(target: str) -> str:
+    return hashlib.sha256(target.encode()).hexdigest()[:20]
+
+
+def _create_task(lead: LeadModel, decision, now: datetime) -> str:
+    from leadflow.domain.mail import render_task
+
+    kind = "phone_call" if decision.channel is Channel.PHONE else "postal_letter"
+    task = render_task(kind, language_of(lead), {
+        "lead": _lead_dict(lead), "company": active_rules("company").context(), "content_key": decision.content.content_key, "reason": decision.reason or "",
+        "content_title": decision.content.content_key, "due": now.date().isoformat(),
+        "lead_url": _url(f"/leads/{lead.lead_id}")})
+    task_id = uuid.uuid4().hex
+    store.put_task(task_id, TASK_ASSIGNEE, now, {
+        "lead_id": lead.lead_id, "kind": kind, "title": task.title, "body": task.body, "status": "open",
+        "journey_id": decision.journey_id, "step_id": decision.step.id, "created_at": now.isoformat()})
+    events.publish("TaskCreated", {"taskId": task_id, "leadId": lead.lead_id, "kind": kind})
+    return task_id
+
+
+# ----------------------------------------------------------------- tracking
+
+def click_target(token: str, target: str) -> tuple[str, str, str]:
+    """Checks a tracked link: the target must be allowed and be the one the token was made for.
+    Returns (lead id, step id, target)."""
+    from leadflow.domain.tracking import is_allowed_target
+
+    tracking = _book().settings.tracking
+    if not is_allowed_target(target, tracking.allowed_domains, allow_http=tracking.allow_http):
+        raise IllegalTransition("the link target is not on the allow list", field="u")
+    payload = verify_token(token, _secret(), clock.now(), purpose="click")
+    if payload.get("h") != _url_hash(target):
+        raise IllegalTransition("the link target does not belong to this tracked link", field="u")
+    return payload["lead_id"], payload.get("step", ""), target
+
+
+def open_token(token: str) -> tuple[str, str]:
+    payload = verify_token(token, _secret(), clock.now(), purpose="open")
+    return payload["lead_id"], payload.get("step", "")
+
+
+def mark_mail_engagement(lead_id: str, step_id: str, kind: str, at: datetime) -> None:
+    """An open or click on a journey mail: conditions like 'last mail not opened' read it."""
+    field = "opened_at" if kind == "email_open" else "clicked_at"
+    for _ in range(5):
+        state, version = store.journey_state(lead_id)
+        if not state:
+            return
+        run = next((r for r in state.get("runs", []) if r.get("step_id") == step_id), None)
+        if run is None or run.get(field):
+            return
+        run[field] = at.isoformat()
+        if field == "clicked_at" and not run.get("opened_at"):
+            run["opened_at"] = at.isoformat()  # a click proves the mail was opened
+        due = None
+        if not state.get("stopped") and not state.get("unsubscribed_at"):
+            due = at
+        try:
+            store.save_journey_state(lead_id, state, due, version)
+            return
+        except ConcurrentUpdate:
+            continue
+
+
+# ----------------------------------------------------------------- tasks
+
+def tasks(assignee: str, status: str, limit: int = 50) -> list[dict[str, Any]]:
+    return [{"id": item.pk.removeprefix("task#"), "assignee": item.assignee, **(item.data or {})}
+            for item in store.tasks_of(assignee, status, limit)]
+
+
+def complete_task(task_id: str, outcome: str, actor: str) -> dict[str, Any]:
+    item = store.get_task(task_id)
+    data = dict(item.data or {})
+    if data.get("status") == "done":
+        raise IllegalTransition(f"task {task_id} is done already", field="id")
+    data.update(status="done", outcome=outcome, completed_by=actor, completed_at=clock.now().isoformat())
+    store.complete_task(item, data)
+    _note(data["lead_id"], "task", f"{data.get('kind')}: {outcome}")
+    return {"id": task_id, "assignee": item.assignee, **data}
+
+

@@ -1,0 +1,179 @@
+"""Nurturing end to end on moto: DOI, welcome mail once, tracked clicks, unsubscribe,
+tasks, site events and bounces."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from tests.helpers import LambdaContext, graphql, http_event, sns_event
+from tests.integration.test_qualification import GENUINE, capture, drain_intake
+from tests.integration.test_scoring import score_all
+
+WITH_CONSENT = {**GENUINE, "consent": {"purposes": ["email_marketing"], "textVersion": "v1"}}
+
+
+def mails(to: str | None = None):
+    from leadflow.adapters.outbox import sent_mails
+
+    return [m for m in sent_mails() if to is None or to in m.to]
+
+
+def links(mail) -> list[str]:
+    return re.findall(r'href="([^"]+)"', mail.html.replace("&amp;", "&"))
+
+
+def track(method: str, url: str, **kw) -> dict:
+    from functions.track import handler
+
+    parts = urlsplit(url)
+    route = re.sub(r"^/t/(c|o)/[^/]+$", r"/t/\1/{token}", parts.path)
+    params = {"token": parts.path.rsplit("/", 1)[-1]} if route != parts.path else None
+    return handler(http_event(method, parts.path, query=parts.query, route_path=route, path_parameters=params,
+                              **kw), LambdaContext())
+
+
+def sweep(now: datetime | None = None) -> dict:
+    from leadflow.services.nurture import run_due
+
+    return run_due(now or datetime.now(UTC))
+
+
+def confirm_link(address: str) -> str:
+    doi = [m for m in mails(address) if "/consent/confirm" in m.html]
+    assert len(doi) == 1, [m.subject for m in mails(address)]
+    return next(u for u in links(doi[0]) if "/consent/confirm" in u)
+
+
+def test_doi_then_welcome_once_then_tracked_click_then_unsubscribe(aws):
+    from leadflow.store.leads import timeline_of
+
+    lead_id = capture(WITH_CONSENT)
+    drain_intake(aws)
+    address = WITH_CONSENT["email"]
+    confirm = confirm_link(address)
+    doi_mail = mails(address)[0]
+    assert "List-Unsubscribe" not in doi_mail.headers  # no advertising in the DOI mail
+    sweep()
+    assert len(mails(address)) == 1  # no marketing mail before confirmation
+
+    assert track("GET", confirm)["statusCode"] == 200
+    again = track("GET", confirm)
+    assert again["statusCode"] == 200 and "already" in again["body"].lower()
+    sweep()
+    sweep()  # a second run sends nothing twice
+    welcome = [m for m in mails(address) if m is not doi_mail and "/consent/confirm" not in m.html]
+    assert len(welcome) == 1
+    mail = welcome[0]
+    assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    tracked = [u for u in links(mail) if "/t/c/" in u]
+    assert tracked, links(mail)
+    response = track("GET", tracked[0])
+    assert response["statusCode"] == 302
+    target = parse_qs(urlsplit(tracked[0]).query)["u"][0]
+    assert response["headers"]["Location"] == target
+    score_all(aws)
+    assert [e.event_type for e in timeline_of(lead_id)] == ["email_click"]
+
+    evil = tracked[0].split("?", 1)[0] + "?u=https%3A%2F%2Fevil.example.net%2Fphish"
+    refused = track("GET", evil)
+    assert refused["statusCode"] == 403 and "Location" not in (refused.get("headers") or {})
+
+    unsubscribe = next(u for u in links(mail) if "/unsubscribe" in u)
+    assert track("GET", unsubscribe)["statusCode"] == 200
+    before = len(mails(address))
+    for days in (3, 7, 14, 30, 60):
+        sweep(datetime.now(UTC) + timedelta(days=days))
+    assert len(mails(address)) == before
+
+
+def test_no_consent_means_no_mail_and_no_doi(aws):
+    capture(GENUINE)
+    drain_intake(aws)
+    sweep()
+    sweep(datetime.now(UTC) + timedelta(days=10))
+    assert mails(GENUINE["email"]) == []
+
+
+def test_tampered_or_expired_confirmation_is_refused(aws, monkeypatch):
+    from leadflow.adapters import clock
+
+    capture(WITH_CONSENT)
+    drain_intake(aws)
+    link = confirm_link(WITH_CONSENT["email"])
+    assert track("GET", link[:-3] + "abc")["statusCode"] == 400
+    later = datetime.now(UTC) + timedelta(days=8)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert track("GET", link)["statusCode"] == 400
+
+
+def test_graphql_shows_the_consent_record_and_the_journey(aws):
+    from functions.graphql_api import handler as gql
+
+    lead_id = capture(WITH_CONSENT)
+    drain_intake(aws)
+    track("GET", confirm_link(WITH_CONSENT["email"]))
+    sweep()
+    data = graphql(gql, "query($id: ID!) { lead(id: $id) { consents { purpose status textVersion textHash "
+                        "doiSentAt confirmedAt } journey { journeyId runs { stepId outcome channel } } } }",
+                   {"id": lead_id}, role="marketing")["data"]["lead"]
+    consent = data["consents"][0]
+    assert consent["purpose"] == "email_marketing" and consent["status"] == "confirmed"
+    assert len(consent["textHash"]) == 64 and consent["doiSentAt"] and consent["confirmedAt"]
+    assert data["journey"]["runs"][0]["outcome"] == "sent"
+
+
+def test_site_events_before_the_form_join_the_lead_with_tracking_consent(aws):
+    from functions.track import handler
+    from leadflow.store.leads import timeline_of
+
+    def post_event(kind: str) -> dict:
+        body = {"siteKey": "demo-site-key-0001", "visitorId": "visitor-123456", "type": kind,
+                "url": "https://www.example.com/lager/wms", "occurredAt": datetime.now(UTC).isoformat()}
+        return handler(http_event("POST", "/events", body=body), LambdaContext())
+
+    assert json.loads(post_event("page_visit")["body"])["attachedTo"] == "visitor"
+    lead_id = capture({**WITH_CONSENT, "visitorId": "visitor-123456",
+                       "consent": {"purposes": ["email_marketing", "tracking"], "textVersion": "v1"}})
+    drain_intake(aws)
+    assert json.loads(post_event("download")["body"])["attachedTo"] == "lead"
+    score_all(aws)
+    assert sorted(e.event_type for e in timeline_of(lead_id)) == ["download", "page_visit"]
+    bad = handler(http_event("POST", "/events", body={"siteKey": "wrong-key-000", "visitorId": "v-12345678",
+                                                      "type": "page_visit", "url": "https://x.de/a",
+                                                      "occurredAt": datetime.now(UTC).isoformat()}),
+                  LambdaContext())
+    assert bad["statusCode"] == 403
+
+
+def test_bounce_stops_mail_to_the_address(aws):
+    from functions.track import handler
+    from leadflow.store.nurture import journey_state
+
+    lead_id = capture(WITH_CONSENT)
+    drain_intake(aws)
+    notification = {"notificationType": "Bounce", "bounce": {
+        "bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": WITH_CONSENT["email"]}]}}
+    assert handler(sns_event(notification), LambdaContext()) == {"handled": 1}
+    assert journey_state(lead_id)[0]["email_status"] == "bounced"
+
+
+def test_postal_step_for_the_60_plus_segment_becomes_a_task(aws):
+    from functions.graphql_api import handler as gql
+    from leadflow.services import config
+
+    book = config.load_file("journeys")
+    book["journeys"] = [{"id": "letters", "name": "Letters", "default": True, "entry": {},
+                         "steps": [{"id": "letter", "delay": "PT0H", "channel": ["postal"],
+                                    "content": "warehouse/checklist", "after": "entry"}]}]
+    config.publish("journeys", book, author="admin-1")
+    lead_id = capture({**GENUINE, "consent": {"purposes": ["post"], "textVersion": "v1"}})
+    drain_intake(aws)
+    sweep()
+    tasks = graphql(gql, "{ tasks { id leadId kind status } }", role="marketing")["data"]["tasks"]
+    assert [(t["leadId"], t["kind"]) for t in tasks] == [(lead_id, "postal_letter")]
+    done = graphql(gql, 'mutation($id: ID!) { completeTask(id: $id, outcome: "letter sent") { status outcome } }',
+                   {"id": tasks[0]["id"]}, role="marketing")
+    assert done["data"]["completeTask"] == {"status": "done", "outcome": "letter sent"}
