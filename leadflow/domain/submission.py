@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
@@ -69,8 +69,13 @@ class LeadSubmission(BaseModel):
     consent: Consent | None = None
     idempotency_key: str | None = None
     # the web analytics cookie id of the visitor (events before the form join the lead with consent)
-    visitor_id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.:\-]{8,128}$")] | None = None
-    language: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^(de|en)$")] | None = None
+    visitor_id: Annotated[str, StringConstraints(strip_whitespace=True,
+                                                 pattern=r"^[A-Za-z0-9_.:\-]{8,128}$")] | None = None
+    language: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
+                                               pattern=r"^(de|en)$")] | None = None
+    # how the person wants to be contacted, and an age group if the form asks (seed 002: channel by segment)
+    preferred_channel: Literal["email", "phone", "postal"] | None = None
+    age_group: Literal["under-20", "20-30", "31-44", "45-59", "60+"] | None = None
 
     @field_validator("country")
     @classmethod

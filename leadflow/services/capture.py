@@ -108,4 +108,5 @@ def _lead_from(s: LeadSubmission, lead_id: str, now) -> LeadModel:
         source=s.source, campaign=s.campaign, form_id=s.form_id, consent=consent,
         intake_pending="pending", created_sort=f"{repo.at_iso(now)}#{lead_id}",
         stages_reached=[Stage.LEAD.value], visitor_id=s.visitor_id, language=s.language,
+        preferred_channel=s.preferred_channel, age_group=s.age_group,
     )

@@ -98,8 +98,8 @@ def facts_of(lead: LeadModel) -> LeadFacts:
     return LeadFacts.from_lead(
         {"lead_id": lead.lead_id, "interests": list(lead.interest_areas or []), "country": lead.country,
          "postal_code": lead.postal_code, "email": lead.email, "phone": lead.phone, "street": lead.street,
-         "city": lead.city},
-        segments=segments, existing_customer=bool(lead.existing_customer), region=enrichment.get("region"),
+         "city": lead.city, "preferred_channel": lead.preferred_channel},
+        age_group=lead.age_group, segments=segments, existing_customer=bool(lead.existing_customer), region=enrichment.get("region"),
         macro_region=enrichment.get("macro_region"), language=language_of(lead))
 
 

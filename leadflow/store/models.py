@@ -175,6 +175,8 @@ class LeadModel(Model):
     creditworthiness = UnicodeAttribute(null=True)  # good | poor, set by finance or an integration
     visitor_id = UnicodeAttribute(null=True)  # the web visitor who submitted (cookie id, with consent)
     language = UnicodeAttribute(null=True)
+    preferred_channel = UnicodeAttribute(null=True)  # email | phone | postal
+    age_group = UnicodeAttribute(null=True)
     prediction = JSONAttribute(null=True)  # {probability, model_version, factors}
 
     # routing and the sales side

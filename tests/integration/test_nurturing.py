@@ -177,3 +177,26 @@ def test_postal_step_for_the_60_plus_segment_becomes_a_task(aws):
     done = graphql(gql, 'mutation($id: ID!) { completeTask(id: $id, outcome: "letter sent") { status outcome } }',
                    {"id": tasks[0]["id"]}, role="marketing")
     assert done["data"]["completeTask"] == {"status": "done", "outcome": "letter sent"}
+
+
+def test_channel_follows_the_age_segment_when_consent_allows_both(aws):
+    """Seed 002: 60+ by post, 20-30 by email."""
+    from leadflow.services import config
+
+    book = config.load_file("journeys")
+    book["journeys"] = [{"id": "info", "name": "Info", "default": True, "entry": {},
+                         "steps": [{"id": "info", "delay": "PT0H", "channel": ["email", "postal"],
+                                    "content": "warehouse/checklist", "after": "entry", "quiet_hours": False}]}]
+    config.publish("journeys", book, author="admin-1")
+    both = {"purposes": ["email_marketing", "post"], "textVersion": "v1"}
+    senior = capture({**GENUINE, "ageGroup": "60+", "consent": both})
+    young = capture({**GENUINE, "email": "jan.brandt@brandt-spedition.de", "phone": "+49 40 3018899",
+                     "firstName": "Jan", "ageGroup": "20-30", "consent": both})
+    drain_intake(aws)
+    track("GET", confirm_link("jan.brandt@brandt-spedition.de"))
+    track("GET", confirm_link(GENUINE["email"]))
+    sweep()
+    from leadflow.store.nurture import journey_state
+
+    assert journey_state(senior)[0]["runs"][0]["channel"] == "postal"
+    assert journey_state(young)[0]["runs"][0]["channel"] == "email"
