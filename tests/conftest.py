@@ -43,6 +43,9 @@ def _reset_process_caches() -> None:
     from leadflow.settings import get_settings
     from leadflow.store.models import reset_connections
 
+    from leadflow.services import predictive
+
+    predictive.clear_cache()
     get_settings.cache_clear()
     reset_clients()
     config.clear_cache()

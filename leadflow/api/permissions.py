@@ -27,6 +27,8 @@ TYPE_ROLES: dict[str, frozenset[Role]] = {
     "Enrichment": PERSONAL_DATA_ROLES,
     "Score": PERSONAL_DATA_ROLES,
     "ScoreReason": PERSONAL_DATA_ROLES,
+    "Prediction": PERSONAL_DATA_ROLES,
+    "PredictionFactor": PERSONAL_DATA_ROLES,
     "TimelineEvent": PERSONAL_DATA_ROLES,
     "ConsentRecord": PERSONAL_DATA_ROLES,
     "JourneyState": PERSONAL_DATA_ROLES,

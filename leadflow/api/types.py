@@ -91,6 +91,29 @@ class Score:
                    reasons=[ScoreReason(factor=r["factor"], points=r["points"]) for r in d.get("reasons", [])])
 
 
+@strawberry.type
+class PredictionFactor:
+    feature: str
+    value: str | None
+    contribution: float = strawberry.field(description="log-odds against the average training lead")
+
+
+@strawberry.type(description="The predictive model's probability that this lead converts, and why.")
+class Prediction:
+    probability: float
+    model_version: int
+    factors: list[PredictionFactor]
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Prediction | None:
+        if not d:
+            return None
+        return cls(probability=d["probability"], model_version=int(d["model_version"]),
+                   factors=[PredictionFactor(feature=f["feature"], value=None if f.get("value") is None
+                                             else str(f["value"]), contribution=f["contribution"])
+                            for f in d.get("factors", [])])
+
+
 @strawberry.type(description="One engagement event on the lead's timeline.")
 class TimelineEvent:
     type: str
@@ -169,6 +192,7 @@ class Lead:
     merged_into: str | None = strawberry.field(description="This submission was merged into that lead.")
     submissions: int
     score: Score | None
+    prediction: Prediction | None
     creditworthiness: str | None
     created_at: datetime
     updated_at: datetime
@@ -239,6 +263,7 @@ class Lead:
             existing_customer=bool(m.existing_customer), key_account=bool(m.key_account),
             account_id=m.account_id, account_owner_id=m.account_owner_id, duplicate_of=m.duplicate_of,
             merged_into=m.merged_into, submissions=int(m.submissions or 1), score=Score.from_dict(m.score),
+            prediction=Prediction.from_dict(m.prediction),
             creditworthiness=m.creditworthiness, created_at=m.created_at,
             updated_at=m.updated_at, stage_entered_at=m.stage_entered_at,
         )

@@ -84,7 +84,13 @@ def active(name: str) -> tuple[int | None, dict[str, Any]]:
     return version, document
 
 
+# Written only by the train function (with its validation metrics), never by hand.
+MACHINE_WRITTEN = frozenset({"predictive_model"})
+
+
 def publish(name: str, document: dict[str, Any], *, author: str, comment: str | None = None) -> int:
+    if name in MACHINE_WRITTEN:
+        raise InvalidConfig(f"{name} is written by the train function, not published by hand", field="name")
     validate(name, document)
     version = store.publish(name, document, author=author, at=clock.now(), comment=comment)
     _cache.pop(name, None)

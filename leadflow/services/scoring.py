@@ -36,9 +36,11 @@ def profile_of(lead: LeadModel) -> LeadProfile:
 
 
 def score_fields(lead: LeadModel, state: dict, now: datetime, rules: ScoringRules) -> dict[str, Any]:
+    from leadflow.services.predictive import prediction_fields  # no numpy until a model is active
+
     result = score(profile_of(lead), state, now, rules)
     return {"engagement_state": state or None, "score": result.to_dict(), "score_total": result.total,
-            "grade": result.grade, "scored_at": now}
+            "grade": result.grade, "scored_at": now, **prediction_fields(lead, state)}
 
 
 def handle_event(message: dict[str, Any]) -> str:

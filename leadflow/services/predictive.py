@@ -1,0 +1,446 @@
+"""Predictive scoring in the product: train on the company's closed leads, store
+versioned models, give every lead a probability with its top factors (issue 5, part 4).
+
+* ``train_and_maybe_activate(now)`` - the daily train function: reads the
+  outcomes, fits and validates on the newest ones (``fit_and_validate``), and
+  stores and activates a new model version only if it is not worse than the
+  active one on those outcomes.
+* ``predict_lead(lead)`` / ``prediction_fields(lead)`` - the active model's
+  probability and top 5 factors for one lead (the score function stores it on
+  every rescore).
+* ``rescore_predictions(limit)`` - new predictions for the newest open leads
+  after a new model was activated.
+
+**Outcome of a lead** (``outcome_of``): won = stage ``CUSTOMER``; lost = stage
+``LOST``, or ``DISQUALIFIED`` / ``RECYCLED`` after it had reached ``SAL`` (sales
+accepted it and then let it go). Every other lead is open, and so not
+training data: a lead disqualified before sales saw it (implausible, a
+duplicate) says nothing about won vs lost. Imported historical leads are
+``CUSTOMER`` or ``LOST`` (``services.lead_import``).
+
+**Order** of the outcomes: ``stage_sort`` ("<when it entered its stage>#<id>"),
+i.e. when the outcome became known; "the newest outcomes" are the last ones.
+
+**Storage**: ConfigTable, name ``predictive_model``, versions through
+``store.config`` (version 0 points to the active one). The model JSON (about
+100-170 KB with the trees) is stored gzip+base64 inside the document (about a
+quarter of that) with its metrics in clear; if the item would still exceed
+``MAX_DOCUMENT_BYTES`` the logistic-only model (about 10 KB) is trained and
+validated instead.
+
+numpy and the model code are imported only when a model is active and used:
+with no model, ``prediction_fields`` costs one cached GetItem a minute.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import math
+import os
+import threading
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from leadflow.domain.lifecycle import Stage
+from leadflow.store import config as store
+
+if TYPE_CHECKING:
+    from leadflow.domain.predictive import Model
+    from leadflow.store.models import LeadModel
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "predictive_model"
+DOCUMENT_KIND = "leadflow.predictive_model/1"
+ENCODING = "gzip+base64"
+ACTOR = "system:train"
+# DynamoDB items hold at most 400 KB; keep headroom for the other attributes.
+MAX_DOCUMENT_BYTES = 350_000
+CACHE_SECONDS = 60.0
+TOP_FACTORS = 5
+MIN_OUTCOMES = 200  # fewer closed leads: nothing to learn from yet
+RESCORE_LIMIT = 2000
+
+WON_STAGES = frozenset({Stage.CUSTOMER.value})
+LOST_STAGES = frozenset({Stage.LOST.value})
+LOST_AFTER_SAL = frozenset({Stage.DISQUALIFIED.value, Stage.RECYCLED.value})
+CLOSED_STAGES = (Stage.CUSTOMER.value, Stage.LOST.value, Stage.DISQUALIFIED.value, Stage.RECYCLED.value)
+OPEN_STAGES = (Stage.LEAD.value, Stage.MQL.value, Stage.SAL.value, Stage.SQL.value,
+               Stage.OPPORTUNITY.value, Stage.RECYCLED.value)
+
+# What training reads of each closed lead (a projection: less to transfer and to parse).
+TRAINING_ATTRIBUTES = ("lead_id", "stage", "stage_sort", "stages_reached", "source", "campaign", "country",
+                       "form_id", "enrichment", "interest_areas", "existing_customer", "key_account",
+                       "submissions", "phone", "company", "job_title", "message", "engagement_state",
+                       "attributes")
+# Feature names of the lead's own fields (raw imported columns keep their names unless they clash).
+ENGAGEMENT_PREFIX = "engagement "
+ATTRIBUTE_PREFIX = "column "
+
+_lock = threading.Lock()
+_pointer: tuple[float, int | None] | None = None  # (monotonic time read, active version)
+_models: dict[int, Model] = {}  # parsed models by version (the newest two are kept)
+
+
+# --- outcomes and feature rows ------------------------------------------------------------------
+
+def outcome_of(lead: LeadModel) -> int | None:
+    """1 = won, 0 = lost, None = open (not training data)."""
+    if lead.stage in WON_STAGES:
+        return 1
+    if lead.stage in LOST_STAGES:
+        return 0
+    if lead.stage in LOST_AFTER_SAL and Stage.SAL.value in (lead.stages_reached or []):
+        return 0
+    return None
+
+
+def _yes_no(value: bool | None) -> str:
+    return "yes" if value else "no"
+
+
+def _number(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:.2f}"
+
+
+def feature_row(lead: LeadModel, event_types: tuple[str, ...] = (),
+                engagement_state: dict | None = None) -> dict[str, str | None]:
+    """One lead as the model sees it: categorical and numeric values as text, None = missing.
+    `engagement_state` replaces the lead's stored one (the state a rescore is about to store).
+
+    Never the stage, owner, qualification, opportunity, close reason or score: they describe the
+    outcome rather than the lead. Imported historical leads (``attributes`` set) have no contact
+    data, engagement or submissions in Leadflow: those are missing for them, not "no" / 0."""
+    imported = lead.attributes is not None
+    enrichment = lead.enrichment or {}
+    row: dict[str, str | None] = {
+        "source": lead.source or None,
+        "campaign": lead.campaign or None,
+        "country": lead.country or None,
+        "form_id": lead.form_id or None,
+        "email_domain_type": enrichment.get("email_domain_type"),
+        "seniority": enrichment.get("seniority"),
+        "decision_level": enrichment.get("decision_level"),
+        "macro_region": enrichment.get("macro_region"),
+        "interest_areas": ",".join(sorted(lead.interest_areas)) if lead.interest_areas else None,
+        # imported leads only know True (a mapped "yes"); False may just mean "not in the file"
+        "existing_customer": "yes" if lead.existing_customer else (None if imported else "no"),
+        "key_account": "yes" if lead.key_account else (None if imported else "no"),
+    }
+    if not imported:
+        row.update({
+            "submissions": _number(lead.submissions or 1),
+            "has_phone": _yes_no(bool(lead.phone)),
+            "has_company": _yes_no(bool(lead.company)),
+            "has_job_title": _yes_no(bool(lead.job_title)),
+            "has_message": _yes_no(bool(lead.message)),
+        })
+        state = (lead.engagement_state if engagement_state is None else engagement_state) or {}
+        total = 0.0
+        for event_type in sorted({*event_types, *state}):
+            value = float((state.get(event_type) or [0.0])[0])
+            total += value
+            row[f"{ENGAGEMENT_PREFIX}{event_type}"] = _number(round(value, 2))
+        row[f"{ENGAGEMENT_PREFIX}total"] = _number(round(total, 2))
+    for name, value in (lead.attributes or {}).items():
+        key = name if name not in row and not name.startswith(ENGAGEMENT_PREFIX) else ATTRIBUTE_PREFIX + name
+        row[key] = None if value is None else str(value)
+    return row
+
+
+def _event_types() -> tuple[str, ...]:
+    from leadflow.services.rulesets import active_rules
+
+    try:
+        return tuple(sorted(active_rules("scoring").engagement.events))
+    except Exception:
+        log.warning("scoring rules unavailable for predictive features", exc_info=True)
+        return ()
+
+
+def training_rows() -> tuple[list[dict[str, str | None]], list[int], list[str], list[str]]:
+    """(feature rows, outcomes, order keys, lead ids) of every closed lead.
+
+    One Query of the by_stage index per closed stage (DISQUALIFIED and RECYCLED filtered on
+    "reached SAL"), paged by PynamoDB; a daily batch job, never on a request path."""
+    from leadflow.store.models import LeadModel
+
+    event_types = _event_types()
+    rows: list[dict[str, str | None]] = []
+    labels: list[int] = []
+    order: list[str] = []
+    ids: list[str] = []
+    for stage in CLOSED_STAGES:
+        condition = LeadModel.stages_reached.contains(Stage.SAL.value) if stage in LOST_AFTER_SAL else None
+        for lead in LeadModel.by_stage.query(stage, filter_condition=condition,
+                                             attributes_to_get=list(TRAINING_ATTRIBUTES)):
+            label = outcome_of(lead)
+            if label is None:
+                continue
+            rows.append(feature_row(lead, event_types))
+            labels.append(label)
+            order.append(lead.stage_sort)
+            ids.append(lead.lead_id)
+    return rows, labels, order, ids
+
+
+def outcomes_after(mark: str) -> int:
+    """How many outcomes became known after `mark` (a stage_sort value): a Query of the by_stage
+    index per closed stage reading only the newer items, so a day without news costs little."""
+    from leadflow.store.models import LeadModel
+
+    count = 0
+    for stage in CLOSED_STAGES:
+        condition = LeadModel.stages_reached.contains(Stage.SAL.value) if stage in LOST_AFTER_SAL else None
+        for lead in LeadModel.by_stage.query(stage, LeadModel.stage_sort > mark, filter_condition=condition,
+                                             attributes_to_get=["lead_id", "stage", "stages_reached"]):
+            count += outcome_of(lead) is not None
+    return count
+
+
+# --- model storage ------------------------------------------------------------------------------
+
+def _threads() -> None:
+    # small matrices: BLAS threads only spin against each other (see docs/predictive-scoring.md)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def encode_model(model: Model) -> tuple[str, int]:
+    """(gzip+base64 of the model JSON, size of the JSON in bytes)."""
+    raw = json.dumps(model.to_dict(), separators=(",", ":")).encode()
+    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii"), len(raw)
+
+
+def decode_model(document: dict[str, Any]) -> Model:
+    _threads()
+    from leadflow.domain.predictive import Model
+
+    if document.get("encoding") == ENCODING:
+        data = json.loads(gzip.decompress(base64.b64decode(document["model"])))
+    else:  # plain JSON
+        data = document["model"]
+    return Model.from_dict(data)
+
+
+def _document(model: Model, *, now: datetime, summary: dict[str, Any]) -> dict[str, Any]:
+    encoded, json_bytes = encode_model(model)
+    meta = model.metadata
+    return {
+        "kind": DOCUMENT_KIND,
+        "encoding": ENCODING,
+        "model": encoded,
+        "trees": bool(meta.get("trees")),
+        "trained_at": now.isoformat(),
+        "trained_through": meta.get("trained_through"),
+        "train_seconds": summary["train_seconds"],
+        "outcomes": summary["outcomes"],
+        "won": summary["won"],
+        "lost": summary["lost"],
+        "validation": summary["validation"],
+        "active_validation": summary["active_validation"],
+        "previous_version": summary["previous_version"],
+        "reason": summary["reason"],
+        "settings": {k: meta.get(k) for k in ("l2", "half_life", "trees", "blend_logistic")},
+        "dropped_columns": meta.get("dropped_columns") or {},
+        "size": {"json_bytes": json_bytes, "stored_bytes": len(encoded)},
+    }
+
+
+def _document_bytes(document: dict[str, Any]) -> int:
+    return len(json.dumps(document, separators=(",", ":")).encode())
+
+
+def active_model(*, fresh: bool = False) -> tuple[int | None, Model | None]:
+    """(version, model) of the active predictive model; the pointer is re-read once a minute."""
+    global _pointer
+    with _lock:
+        pointer = _pointer
+    if fresh or pointer is None or time.monotonic() - pointer[0] >= CACHE_SECONDS:
+        pointer = (time.monotonic(), store.active_version(MODEL_NAME))
+        with _lock:
+            _pointer = pointer
+    version = pointer[1]
+    if version is None:
+        return None, None
+    with _lock:
+        model = _models.get(version)
+    if model is None:
+        item = store.get_version(MODEL_NAME, version)
+        if item is None or not item.document:
+            return None, None
+        model = decode_model(item.document)
+        with _lock:
+            _models[version] = model
+            for old in sorted(_models)[:-2]:
+                del _models[old]
+    return version, model
+
+
+def clear_cache() -> None:
+    """Forget the cached pointer and models (tests; after publishing in this process)."""
+    global _pointer
+    with _lock:
+        _pointer = None
+        _models.clear()
+
+
+# --- training -----------------------------------------------------------------------------------
+
+def _clean_metrics(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    if metrics is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            value = None if not math.isfinite(value) else round(value, 5)
+        out[key] = value
+    return out
+
+
+def train_and_maybe_activate(now: datetime, *, tolerance: float = 0.0) -> dict[str, Any]:
+    """Fit on every outcome, validate on the newest, store and activate if not worse.
+
+    Returns a summary (what the train function logs): trained, activated, version, reason,
+    outcomes/won/lost, validation (the candidate's AUC, log loss, rows on the newest outcomes),
+    active_validation (the active model on the same rows), train_seconds, size."""
+    _threads()
+    from leadflow.domain.predictive import PredictiveDataError, TrainOptions, fit_and_validate
+
+    previous_version, active = active_model(fresh=True)
+    summary: dict[str, Any] = {
+        "trained": False, "activated": False, "version": previous_version, "previous_version": previous_version,
+        "outcomes": None, "won": None, "lost": None, "read_seconds": 0.0, "train_seconds": 0.0,
+        "validation": None, "active_validation": None, "trees": None, "size": None, "reason": "",
+    }
+    mark = active.metadata.get("trained_through") if active is not None else None
+    needed = TrainOptions().min_validation
+    if isinstance(mark, str) and (newer := outcomes_after(mark)) < needed:
+        # the same rule fit_and_validate applies, without reading every outcome first
+        summary["reason"] = (f"only {newer} outcomes after the active model's training mark {mark!r} "
+                             f"(need {needed}); keeping the active model")
+        return summary
+    started = time.perf_counter()
+    rows, labels, order, _ids = training_rows()
+    won = sum(labels)
+    summary.update(outcomes=len(labels), won=won, lost=len(labels) - won,
+                   read_seconds=round(time.perf_counter() - started, 3))
+    if len(labels) < MIN_OUTCOMES or won == 0 or won == len(labels):
+        summary["reason"] = (f"{len(labels)} outcomes ({won} won, {len(labels) - won} lost): need at least "
+                             f"{MIN_OUTCOMES} with both won and lost leads")
+        return summary
+
+    def fit(use_trees: bool):
+        t0 = time.perf_counter()
+        outcome = fit_and_validate(rows, labels, order, active=active, tolerance=tolerance,
+                                   options=TrainOptions(use_trees=use_trees))
+        return outcome, time.perf_counter() - t0
+
+    try:
+        outcome, seconds = fit(use_trees=True)
+    except PredictiveDataError as exc:
+        summary["reason"] = exc.message
+        return summary
+    summary.update(train_seconds=round(seconds, 3), reason=outcome.reason,
+                   validation=_clean_metrics(outcome.candidate_metrics),
+                   active_validation=_clean_metrics(outcome.active_metrics))
+    if outcome.model is None:  # no new outcomes since the active model
+        return summary
+    summary["trained"] = True
+    if not outcome.accepted:
+        return summary
+    model = outcome.model
+    document = _document(model, now=now, summary=summary)
+    if _document_bytes(document) > MAX_DOCUMENT_BYTES:
+        log.warning("predictive model too large for one item; training the logistic-only model",
+                    extra={"bytes": _document_bytes(document)})
+        outcome, seconds = fit(use_trees=False)
+        summary.update(train_seconds=round(summary["train_seconds"] + seconds, 3), reason=outcome.reason,
+                       validation=_clean_metrics(outcome.candidate_metrics),
+                       active_validation=_clean_metrics(outcome.active_metrics))
+        if outcome.model is None or not outcome.accepted:
+            return summary
+        model = outcome.model
+        document = _document(model, now=now, summary=summary)
+        if _document_bytes(document) > MAX_DOCUMENT_BYTES:
+            summary["reason"] = (f"even the logistic-only model takes {_document_bytes(document)} bytes "
+                                 f"(limit {MAX_DOCUMENT_BYTES}); not stored")
+            return summary
+    val = summary["validation"] or {}
+    comment = (f"validation AUC {val.get('auc')} on the {val.get('rows')} newest of {len(labels)} outcomes; "
+               f"{outcome.reason}")
+    version = store.publish(MODEL_NAME, document, author=ACTOR, at=now, comment=comment[:500])
+    clear_cache()
+    summary.update(activated=True, version=version, trees=document["trees"], size=document["size"])
+    return summary
+
+
+# --- predictions --------------------------------------------------------------------------------
+
+def _prediction(version: int, p: Any) -> dict[str, Any]:
+    return {
+        "probability": round(float(p.probability), 4),
+        "model_version": version,
+        "factors": [{"feature": f.feature, "value": f.value, "contribution": round(float(f.contribution), 4)}
+                    for f in p.factors],
+    }
+
+
+def predict_lead(lead: LeadModel, *, engagement_state: dict | None = None) -> dict[str, Any] | None:
+    """{probability, model_version, factors: [{feature, value, contribution}] (top 5)} from the
+    active model, or None when no model is active. Contributions are log-odds against the
+    average training lead. `engagement_state`: use this state instead of the stored one."""
+    version, model = active_model()
+    if model is None or version is None:
+        return None
+    [p] = model.predict([feature_row(lead, _event_types(), engagement_state)], top=TOP_FACTORS)
+    return _prediction(version, p)
+
+
+def prediction_fields(lead: LeadModel, engagement_state: dict | None = None) -> dict[str, Any]:
+    """{"prediction": {...}} to store with a rescore, or {} (no active model, or it failed:
+    a prediction must never stop the rule score). Pass the engagement state the rescore is
+    about to store (else the lead's stored state is used)."""
+    try:
+        prediction = predict_lead(lead, engagement_state=engagement_state)
+    except Exception:
+        log.exception("predictive scoring failed", extra={"lead_id": lead.lead_id})
+        return {}
+    return {"prediction": prediction} if prediction is not None else {}
+
+
+def rescore_predictions(limit: int = RESCORE_LIMIT) -> dict[str, Any]:
+    """Store the active model's prediction on up to `limit` open leads, newest first per stage.
+
+    Each write is conditional on the lead's version (a concurrent change wins; its own rescore
+    stores the prediction then). Returns {model_version, rescored, skipped}."""
+    from leadflow.domain.errors import ConcurrentUpdate
+    from leadflow.store import leads as repo
+    from leadflow.store.models import LeadModel
+
+    version, model = active_model(fresh=True)
+    result = {"model_version": version, "rescored": 0, "skipped": 0}
+    if model is None or version is None:
+        return result
+    event_types = _event_types()
+    remaining = limit
+    for stage in OPEN_STAGES:
+        if remaining <= 0:
+            break
+        batch = list(LeadModel.by_stage.query(stage, scan_index_forward=False, limit=remaining))
+        remaining -= len(batch)
+        for start in range(0, len(batch), 200):
+            chunk = batch[start:start + 200]
+            predictions = model.predict([feature_row(lead, event_types) for lead in chunk], top=TOP_FACTORS)
+            for lead, p in zip(chunk, predictions):
+                try:
+                    repo.apply_engagement(lead, set_fields={"prediction": _prediction(version, p)}, event=None)
+                    result["rescored"] += 1
+                except ConcurrentUpdate:
+                    result["skipped"] += 1
+    return result
