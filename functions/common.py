@@ -4,6 +4,8 @@ mapping of domain errors to HTTP answers used by every HTTP function."""
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -14,6 +16,25 @@ from leadflow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 logger = Logger()  # structured JSON; log ids, never emails or phone numbers
 tracer = Tracer()
 metrics = Metrics()
+# An invocation that added no metric of its own is normal (e.g. an empty sweep).
+warnings.filterwarnings("ignore", "No application metrics to publish")
+
+
+def sqs_batch_handler(record_handler: Callable[[Any], None]) -> Callable[[dict, Any], dict]:
+    """A Lambda handler for an SQS batch: each message on its own, failures reported per
+    message (ReportBatchItemFailures), so one poison message never blocks the batch."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict, context: Any) -> dict:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+
+    return handler
 
 _STATUS = {Conflict: 409, NotFound: 404, Forbidden: 403}
 

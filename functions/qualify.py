@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions.common import logger, metrics, tracer
+from functions.common import logger, sqs_batch_handler, tracer
 from leadflow.services.qualify import merge_resubmission, qualify_lead
-
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
@@ -25,9 +22,4 @@ def _record_handler(record: SQSRecord) -> None:
     logger.info("lead qualified", extra={"lead_id": lead_id, "quality": quality})
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event, context):
-    return process_partial_response(event=event, record_handler=_record_handler, processor=processor,
-                                    context=context)
+handler = sqs_batch_handler(_record_handler)

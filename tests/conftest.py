@@ -39,11 +39,9 @@ def aws(monkeypatch):
 
 def _reset_process_caches() -> None:
     from leadflow.adapters.aws import reset_clients
-    from leadflow.services import config
+    from leadflow.services import config, predictive
     from leadflow.settings import get_settings
     from leadflow.store.models import reset_connections
-
-    from leadflow.services import predictive
 
     predictive.clear_cache()
     get_settings.cache_clear()

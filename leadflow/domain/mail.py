@@ -131,8 +131,9 @@ def library_keys() -> list[str]:
     """Every content-library key (`<interest>/<kind>`) with at least one language."""
     keys = set()
     for name in template_names():
-        if name.startswith("mail/library/"):
-            keys.add(name.removeprefix("mail/library/").rsplit(".", 2)[0])
+        key = name.removeprefix("mail/library/").rsplit(".", 2)[0]
+        if name.startswith("mail/library/") and not key.rsplit("/", 1)[-1].startswith("_"):  # _x: partials
+            keys.add(key)
     return sorted(keys)
 
 

@@ -6,57 +6,31 @@ that knows which parser validates which name.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from leadflow.services import config
 
-T = TypeVar("T")
-_parsed: dict[tuple[str, int | None], Any] = {}
+# rule set name -> "module:Class" whose `from_dict` validates and parses the document
+PARSERS = {
+    "company": "leadflow.domain.mail:Company",
+    "consent_texts": "leadflow.domain.consent:ConsentTexts",
+    "enrichment": "leadflow.domain.enrichment:EnrichmentRules",
+    "interests": "leadflow.domain.enrichment:InterestRules",
+    "journeys": "leadflow.domain.journeys:JourneyBook",
+    "plausibility": "leadflow.domain.plausibility:PlausibilityRules",
+    "routing": "leadflow.domain.routing:RoutingRules",
+    "scoring": "leadflow.domain.scoring:ScoringRules",
+    "sites": "leadflow.domain.tracking:Sites",
+}
+PARSED_NAMES = tuple(PARSERS)
+_parsed: dict[str, tuple[dict[str, Any], Any]] = {}  # name -> (document, parsed rules)
 
 
 def _parser(name: str) -> Callable[[dict[str, Any]], Any]:
-    if name == "plausibility":
-        from leadflow.domain.plausibility import PlausibilityRules
-
-        return PlausibilityRules.from_dict
-    if name == "enrichment":
-        from leadflow.domain.enrichment import EnrichmentRules
-
-        return EnrichmentRules.from_dict
-    if name == "interests":
-        from leadflow.domain.enrichment import InterestRules
-
-        return InterestRules.from_dict
-    if name == "scoring":
-        from leadflow.domain.scoring import ScoringRules
-
-        return ScoringRules.from_dict
-    if name == "routing":
-        from leadflow.domain.routing import RoutingRules
-
-        return RoutingRules.from_dict
-    if name == "journeys":
-        from leadflow.domain.journeys import JourneyBook
-
-        return JourneyBook.from_dict
-    if name == "consent_texts":
-        from leadflow.domain.consent import ConsentTexts
-
-        return ConsentTexts.from_dict
-    if name == "sites":
-        from leadflow.domain.tracking import Sites
-
-        return Sites.from_dict
-    if name == "company":
-        from leadflow.domain.mail import Company
-
-        return Company.from_dict
-    raise KeyError(name)
-
-
-PARSED_NAMES = ("company", "plausibility", "enrichment", "interests", "scoring", "routing", "journeys", "consent_texts",
-                "sites")
+    module, cls = PARSERS[name].split(":")
+    return getattr(importlib.import_module(module), cls).from_dict  # imported only when used
 
 
 def register_validators() -> None:
@@ -65,11 +39,12 @@ def register_validators() -> None:
 
 
 def active_rules(name: str) -> Any:
-    version, document = config.active(name)
-    key = (name, version)
-    if key not in _parsed:
-        _parsed[key] = _parser(name)(document)
-    return _parsed[key]
+    """Parsed once per document: config.active returns the same object until a new version is read."""
+    _, document = config.active(name)
+    cached = _parsed.get(name)
+    if cached is None or cached[0] is not document:
+        cached = _parsed[name] = (document, _parser(name)(document))
+    return cached[1]
 
 
 register_validators()

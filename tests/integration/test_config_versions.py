@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from leadflow.domain.errors import InvalidConfig
-from tests.helpers import LambdaContext, graphql
+from tests.helpers import graphql
 
 
 class _Thresholds(BaseModel):

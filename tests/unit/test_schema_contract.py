@@ -26,7 +26,6 @@ def test_every_type_has_an_authorization_rule():
 
 def test_documented_operations_are_valid_against_the_schema():
     from graphql import parse, validate
-
     from leadflow.api.schema import schema
 
     operations = sorted((SCHEMA_FILE.parent / "operations").glob("*.graphql"))
