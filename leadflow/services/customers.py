@@ -37,7 +37,7 @@ def _slug(text: str) -> str:
 
 
 def import_customers(rows: Iterable[dict[str, str]]) -> ImportSummary:
-    """Rows with columns company, domain, country, owner, key_account, account_id (optional)
+    """Rows with columns company, domain, country, owner, key_account, marketing_allowed, account_id (optional)
     and contact_first_name, contact_last_name, contact_email, contact_phone (optional).
     Several rows of one account add contacts. Re-importing the same file changes nothing."""
     accounts: dict[str, dict] = {}
@@ -52,7 +52,8 @@ def import_customers(rows: Iterable[dict[str, str]]) -> ImportSummary:
         account = accounts.setdefault(account_id, {
             "name": row["company"], "domain": (row.get("domain") or "").lower() or None,
             "country": (row.get("country") or "").upper() or None, "owner_id": row.get("owner") or None,
-            "key_account": row.get("key_account", "").lower() in TRUE, "contacts": []})
+            "key_account": row.get("key_account", "").lower() in TRUE,
+            "marketing_allowed": row.get("marketing_allowed", "").lower() in TRUE, "contacts": []})
         contact = {k: row.get(f"contact_{k}") or None for k in ("first_name", "last_name", "email", "phone")}
         if any(contact.values()) and contact not in account["contacts"]:
             account["contacts"].append(contact)
@@ -61,6 +62,7 @@ def import_customers(rows: Iterable[dict[str, str]]) -> ImportSummary:
         directory.save_account(AccountModel(account_id, name=data["name"], domain=data["domain"],
                                             country=data["country"], owner_id=data["owner_id"],
                                             key_account=data["key_account"], contacts=data["contacts"],
+                                            marketing_allowed=data["marketing_allowed"],
                                             imported_at=now))
         if data["domain"]:
             directory.add_refs([f"domain#{data['domain']}"], f"account#{account_id}")

@@ -135,6 +135,12 @@ def start(lead: LeadModel) -> None:
     if version is None:
         ledger = _record_form_consents(lead, now)
     state, state_version = store.journey_state(lead.lead_id)
+    if state_version is None and lead.key_account and not lead.key_account_marketing:
+        # seed 001: key accounts are never approached by marketing without their owner
+        store.save_journey_state(lead.lead_id, {"journey_id": None, "runs": [], "sends": [],
+                                                "stopped": "key_account: the account owner has not allowed nurturing"},
+                                 None, None)
+        return
     if state_version is None:
         journey = select_journey(facts_of(lead), _book())
         waiting_for_doi = ledger.snapshot(now).is_pending(Purpose.EMAIL_MARKETING)

@@ -128,7 +128,7 @@ def _customer_fields(matches: dict[str, Any]) -> dict[str, Any]:
     if account is None:
         return {"existing_customer": False}
     return {"existing_customer": True, "account_id": account.account_id, "account_owner_id": account.owner_id,
-            "key_account": bool(account.key_account)}
+            "key_account": bool(account.key_account), "key_account_marketing": bool(account.marketing_allowed)}
 
 
 def _merge_into(lead: LeadModel, target_id: str, fields: dict[str, Any], reasons: list[dict]) -> str:

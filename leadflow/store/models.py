@@ -154,6 +154,7 @@ class LeadModel(Model):
     account_id = UnicodeAttribute(null=True)
     account_owner_id = UnicodeAttribute(null=True)
     key_account = BooleanAttribute(default=False)
+    key_account_marketing = BooleanAttribute(default=False)  # the account owner allows nurturing
     duplicate_of = UnicodeAttribute(null=True)  # a possible duplicate a reviewer should look at
     merged_into = UnicodeAttribute(null=True)  # this submission was merged into that lead
     submissions = NumberAttribute(default=1)
@@ -340,6 +341,7 @@ class AccountModel(Model):
     country = UnicodeAttribute(null=True)
     owner_id = UnicodeAttribute(null=True)
     key_account = BooleanAttribute(default=False)
+    marketing_allowed = BooleanAttribute(default=False)  # the owner lets marketing nurture this key account
     contacts = JSONAttribute(null=True)  # [{first_name, last_name, email, phone}]
     imported_at = UTCDateTimeAttribute(null=True)
 

@@ -200,3 +200,22 @@ def test_channel_follows_the_age_segment_when_consent_allows_both(aws):
 
     assert journey_state(senior)[0]["runs"][0]["channel"] == "postal"
     assert journey_state(young)[0]["runs"][0]["channel"] == "email"
+
+
+def test_key_accounts_are_not_nurtured_unless_their_owner_allows_it(aws):
+    from leadflow.services.customers import import_customers
+    from leadflow.store.nurture import journey_state
+
+    import_customers([
+        {"company": "Brandt Spedition GmbH", "domain": "brandt-spedition.de", "owner": "rep-anna",
+         "key_account": "yes"},
+        {"company": "Lindner Holzbau GmbH", "domain": "lindner-holz.de", "owner": "rep-ben", "key_account": "yes",
+         "marketing_allowed": "yes"},
+    ])
+    closed = capture(WITH_CONSENT)
+    open_ = capture({**WITH_CONSENT, "email": "greta@lindner-holz.de", "firstName": "Greta", "lastName": "Lindner",
+                     "company": "Lindner Holzbau GmbH", "phone": "+49 89 2180 3131", "postalCode": "80539",
+                     "city": "München"})
+    drain_intake(aws)
+    assert journey_state(closed)[0]["stopped"].startswith("key_account")
+    assert journey_state(open_)[0]["journey_id"] is not None
