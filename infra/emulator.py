@@ -49,7 +49,46 @@ def free_port() -> int:
 
 def start_local_aws(port: int | None = None) -> tuple[LocalAwsServer, str]:
     """Start the emulator on loopback; returns (server, endpoint_url)."""
+    one_backup_per_table()
     port = port or free_port()
     server = LocalAwsServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server, f"http://127.0.0.1:{port}"
+
+
+def one_backup_per_table() -> None:
+    """moto backs up a whole table once per *item* of a TransactWriteItems (a stage change writes
+    ~35 counter items: 35 copies of the metrics table). One copy per table is the same backup,
+    and keeps tests and the local stack fast as tables grow. Safe because DynamoDB requests are
+    applied one at a time (see _SerialisedDynamoDB; in-process tests are single-threaded)."""
+    import copy
+
+    from moto.dynamodb import models
+
+    if getattr(models.DynamoDBBackend.transact_write_items, "_one_backup_per_table", False):
+        return
+    original = models.DynamoDBBackend.transact_write_items
+
+    class _OneCopyPerTable:
+        def __init__(self) -> None:
+            self.copies: dict[int, object] = {}
+
+        def deepcopy(self, value, memo=None):
+            if isinstance(value, models.Table):
+                if id(value) not in self.copies:
+                    self.copies[id(value)] = copy.deepcopy(value, memo)
+                return self.copies[id(value)]
+            return copy.deepcopy(value, memo)
+
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+    def transact_write_items(self, transact_items):
+        models.copy = _OneCopyPerTable()
+        try:
+            return original(self, transact_items)
+        finally:
+            models.copy = copy
+
+    transact_write_items._one_backup_per_table = True
+    models.DynamoDBBackend.transact_write_items = transact_write_items

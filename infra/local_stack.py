@@ -376,13 +376,10 @@ class LocalStack:
 def _moto_server() -> Any:
     """moto in server mode on a free loopback port; with DynamoDB requests serialised
     (infra.emulator) so conditional writes and transactions stay atomic under concurrency."""
-    try:
-        from infra.emulator import LocalAwsServer as Server
-    except ImportError:
-        from moto.server import ThreadedMotoServer as Server
+    from infra.emulator import LocalAwsServer, one_backup_per_table
 
-        log.warning("infra.emulator not available: plain moto server (DynamoDB requests not serialised)")
-    return Server(ip_address="127.0.0.1", port=0, verbose=False)
+    one_backup_per_table()
+    return LocalAwsServer(ip_address="127.0.0.1", port=0, verbose=False)
 
 
 def _reset_process_caches() -> None:

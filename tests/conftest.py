@@ -28,6 +28,9 @@ def aws(monkeypatch):
     from infra.provision import provision
     from infra.template import load_wiring
 
+    from infra.emulator import one_backup_per_table
+
+    one_backup_per_table()
     with mock_aws():
         stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS)
         for key, value in stack.environment().items():

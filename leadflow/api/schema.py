@@ -14,17 +14,19 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from leadflow.api import nurturing, sales
+from leadflow.api import controlling, nurturing, sales
 from leadflow.api.admin import AdminMutation, AdminQuery
+from leadflow.api.controlling import ControllingMutation, ControllingQuery
 from leadflow.api.leads import LeadMutation, LeadQuery
 from leadflow.api.nurturing import NurturingMutation, NurturingQuery
 from leadflow.api.permissions import AuthorizeEveryField, register_type_roles
 from leadflow.api.sales import SalesMutation, SalesQuery
 
-register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES)
+register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES, controlling.TYPE_ROLES)
 
-Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, AdminQuery))
-Mutation = merge_types("Mutation", (LeadMutation, SalesMutation, NurturingMutation, AdminMutation))
+Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, ControllingQuery, AdminQuery))
+Mutation = merge_types("Mutation", (LeadMutation, SalesMutation, NurturingMutation, ControllingMutation,
+                                     AdminMutation))
 
 
 class DepthLimit(QueryDepthLimiter):

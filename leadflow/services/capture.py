@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from leadflow.adapters import clock, queues
-from leadflow.domain.controlling import counter_updates
+from leadflow.domain.controlling import counter_updates, with_dimensions
 from leadflow.domain.errors import Conflict
 from leadflow.domain.lifecycle import Stage, Transition
 from leadflow.domain.submission import LeadSubmission, normalize_email
@@ -42,7 +42,7 @@ def capture_lead(submission: LeadSubmission, *, body_hash: str | None = None) ->
     lead = _lead_from(submission, lead_id, now)
     history = HistoryModel(lead_id, 1, kind="stage", from_stage=None, to_stage=Stage.LEAD.value, at=now,
                            actor="system:capture", reason=f"form {submission.form_id or 'unknown'}",
-                           details={"source": submission.source, "campaign": submission.campaign})
+                           details=with_dimensions({"form": submission.form_id}, dimensions_of(lead)))
     counters = counter_updates(Transition(lead_id, None, Stage.LEAD, now, "system:capture"),
                                dimensions_of(lead), get_settings().company_timezone, captured_at=now)
     try:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.adapters import clock
-from leadflow.domain.controlling import CounterUpdate, counter_updates
+from leadflow.domain.controlling import CounterUpdate, counter_updates, with_dimensions
 from leadflow.domain.lifecycle import Stage, Transition, check_transition
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
@@ -42,12 +42,13 @@ def transition(lead: LeadModel, to_stage: Stage, *, actor: str, reason: str | No
     from_stage = Stage(lead.stage)
     check_transition(from_stage, to_stage, reason)
     move = Transition(lead.lead_id, from_stage, to_stage, at, actor, reason)
+    dims = dimensions_of(lead)  # recorded with the history, so a recount uses what was counted
     history = HistoryModel(
         lead.lead_id, lead.version + 1, kind="stage", from_stage=from_stage.value,
-        to_stage=to_stage.value, at=at, actor=actor, reason=reason, details=details,
+        to_stage=to_stage.value, at=at, actor=actor, reason=reason, details=with_dimensions(details, dims),
     )
     reached = list(lead.stages_reached or [Stage.LEAD.value])
-    counters = counter_updates(move, dimensions_of(lead), get_settings().company_timezone,
+    counters = counter_updates(move, dims, get_settings().company_timezone,
                                entered_from_stage_at=lead.stage_entered_at, captured_at=lead.created_at,
                                first_time_in_stage=to_stage.value not in reached, details=details)
     if to_stage.value not in reached:
