@@ -28,6 +28,7 @@ DEMO_LEADS: list[dict[str, Any]] = [
      "phone": "+49 711 987650", "company": "Müller Maschinenbau AG", "jobTitle": "Geschäftsführer",
      "postalCode": "70173", "city": "Stuttgart", "country": "DE", "interests": ["automation"],
      "source": "trade-fair", "campaign": "hannover-messe", "formId": "booth-scan",
+     "message": "Bitte senden Sie uns ein Angebot für zwei Standorte.",
      "consent": {"purposes": ["email_marketing", "phone"], "textVersion": "v1"}},
     {"firstName": "Lena", "lastName": "Hoffmann", "email": "lena.hoffmann@gmx.de",
      "postalCode": "20095", "city": "Hamburg", "country": "DE", "interests": ["workshops"],
@@ -40,11 +41,12 @@ DEMO_LEADS: list[dict[str, Any]] = [
     {"firstName": "Sabine", "lastName": "Gruber", "email": "s.gruber@alpenholz.at",
      "phone": "+43 1 5324400", "company": "Alpenholz GmbH", "jobTitle": "Head of Operations",
      "postalCode": "1010", "city": "Wien", "country": "AT", "interests": ["warehouse", "automation"],
-     "source": "website", "campaign": "spring-2026", "formId": "demo-request", "consent": _CONSENT},
+     "source": "website", "campaign": "spring-2026", "formId": "demo-request",
+     "message": "Wir bitten um ein Angebot für die Lagerautomatisierung.", "consent": _CONSENT},
     {"firstName": "Luca", "lastName": "Meier", "email": "luca.meier@bluewave.ch",
      "company": "Bluewave Solutions AG", "jobTitle": "CTO", "postalCode": "8001", "city": "Zürich",
      "country": "CH", "interests": ["automation"], "source": "linkedin", "campaign": "cto-series",
-     "formId": "webinar", "consent": _CONSENT},
+     "formId": "webinar", "message": "Could you send us pricing for 50 users?", "consent": _CONSENT},
     {"firstName": "Emma", "lastName": "Johnson", "email": "emma.johnson@northbridge.co.uk",
      "phone": "+44 20 7946 0958", "company": "Northbridge Retail Ltd", "jobTitle": "Procurement Manager",
      "postalCode": "EC1A 1BB", "city": "London", "country": "GB", "interests": ["warehouse"],
@@ -60,7 +62,7 @@ DEMO_LEADS: list[dict[str, Any]] = [
      "phone": "+48 22 123 45 67", "company": "Vistula Trans Sp. z o.o.", "jobTitle": "Logistics Director",
      "postalCode": "00-001", "city": "Warszawa", "country": "PL", "interests": ["warehouse"],
      "source": "trade-fair", "campaign": "transport-logistic", "formId": "booth-scan",
-     "message": "Please contact me about a pilot project.", "consent": _CONSENT},
+     "message": "Please send a quote for a pilot project.", "consent": _CONSENT},
     # Dubious on purpose: a placeholder name and a city that is not in the stated country.
     {"firstName": "Max", "lastName": "Mustermann", "email": "max@mustermann.de", "city": "Musterstadt",
      "postalCode": "12345", "country": "DE", "source": "website", "formId": "contact", "consent": _CONSENT},
@@ -167,3 +169,65 @@ def banner(stack: Any, demo_results: list[dict[str, Any]] | None = None) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ a small funnel for the cockpit
+
+def _graphql(base_url: str, token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(base_url + "/graphql", data=body, method="POST", headers={
+        "content-type": "application/json", "authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read())
+    if answer.get("errors"):
+        raise RuntimeError(answer["errors"][0]["message"])
+    return answer
+
+
+def advance_demo_funnel(stack: Any, results: list[dict[str, Any]], stop: Any = None,
+                        wait_seconds: float = 30.0) -> list[str]:
+    """Move the demo MQLs on as their reps would: accept, qualify, open an opportunity, win one,
+    lose one, recycle one; the manager assigns one from the team queue; finance records campaign
+    costs. Everything goes through GraphQL with each person's own token. Returns what was done."""
+    import time
+
+    base, admin = stack.base_url, stack.token("admin")
+    ids = [r["id"] for r in results if r.get("id")]
+    lead_query = "query($id: ID!) { lead(id: $id) { id stage ownerId } }"
+    deadline = time.monotonic() + wait_seconds
+    mqls: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
+        leads = [_graphql(base, admin, lead_query, {"id": i})["data"]["lead"] for i in ids]
+        mqls = {lead["id"]: lead for lead in leads if lead and lead["stage"] == "MQL"}
+        if len(mqls) >= 4 and sum(1 for lead in mqls.values() if lead["ownerId"]) >= 3:
+            break
+        time.sleep(1.0)
+    done: list[str] = []
+    steps = [
+        ("won", [("acceptLead", {}), ("qualifyLead", {"budget": "60k", "need": "WMS", "timeline": "Q1"}),
+                 ("convertToOpportunity", {"amount": 48000, "currency": "EUR", "expectedClose": "2027-03-31"}),
+                 ("closeOpportunity", {"won": True, "reason": "best fit"})]),
+        ("lost", [("acceptLead", {}), ("qualifyLead", {"budget": "20k"}),
+                  ("convertToOpportunity", {"amount": 18000, "currency": "EUR", "expectedClose": "2027-02-28"}),
+                  ("closeOpportunity", {"won": False, "reason": "price: competitor cheaper"})]),
+        ("recycled", [("rejectLead", {"reason": "no budget: next year", "recycle": True})]),
+    ]
+    owned = [lead for lead in mqls.values() if lead["ownerId"]]
+    for (label, actions), lead in zip(steps, owned):
+        token = stack.token("sales_rep", lead["ownerId"])
+        for mutation, args in actions:
+            arguments = ", ".join(f"{k}: ${k}" for k in args)
+            types = {"amount": "Float!", "won": "Boolean!", "recycle": "Boolean", "expectedClose": "Date!",
+                     "currency": "String!", "reason": "String!"}
+            declared = "".join(f", ${k}: {types.get(k, 'String')}" for k in args)
+            query = (f"mutation($id: ID!{declared}) {{ {mutation}(id: $id{', ' if args else ''}{arguments}) "
+                     "{ stage } }")
+            _graphql(base, token, query, {"id": lead["id"], **args})
+        done.append(f"{label}: {lead['id']}")
+    finance = stack.token("finance")
+    for campaign, amount in (("spring-2026", 2500.0), ("hannover-messe", 12000.0), ("reseller-fr", 800.0)):
+        _graphql(base, finance, "mutation($c: String!, $p: String!, $a: Float!) { recordCampaignCost("
+                 "campaign: $c, period: $p, amount: $a, currency: \"EUR\") { campaign } }",
+                 {"c": campaign, "p": time.strftime("%Y-%m"), "a": amount})
+    done.append("campaign costs recorded")
+    return done

@@ -59,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
         results = None
         if not args.no_demo and not wake.is_set():
             results = demo.post_demo_leads(stack.base_url, stop=wake)
+            try:
+                for line in demo.advance_demo_funnel(stack, results, stop=wake):
+                    print(f"demo: {line}", flush=True)
+            except Exception as exc:  # the demo is a convenience: the stack still serves
+                print(f"demo funnel skipped: {exc}", flush=True)
         print(demo.banner(stack, results), flush=True)
         stack.wait(wake)
     finally:
