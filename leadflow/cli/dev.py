@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--speed", type=float, default=1.0,
                         help="run schedules N times faster (60: rate(1 minute) fires every second)")
     parser.add_argument("--no-demo", action="store_true", help="do not post the demo leads")
+    parser.add_argument("--state-file", default=None, metavar="PATH",
+                        help="where `leadflow import/export/metrics` find this stack (default: .leadflow/stack.json)")
     parser.add_argument("--no-schedules", action="store_true",
                         help="do not tick schedules (POST /dev/schedules/NAME still runs one)")
     parser.add_argument("--visibility-timeout", type=int, default=2, metavar="SECONDS",
@@ -50,9 +52,12 @@ def run(args: argparse.Namespace) -> int:
     except PortInUseError as exc:
         print(f"leadflow dev: {exc}", file=sys.stderr)
         return 2
+    from pathlib import Path
+
     from leadflow.cli._aws import STATE_FILE
 
-    stack.write_state_file(STATE_FILE)
+    state_file = Path(args.state_file) if args.state_file else STATE_FILE
+    stack.write_state_file(state_file)
     try:
         from infra import demo
 
@@ -68,5 +73,5 @@ def run(args: argparse.Namespace) -> int:
         stack.wait(wake)
     finally:
         stack.stop()
-        STATE_FILE.unlink(missing_ok=True)
+        state_file.unlink(missing_ok=True)
     return 0

@@ -57,12 +57,14 @@ class DevProcess:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"{name}.log"
+        self.state_file = tmp / f"{name}-stack.json"
         env = {**os.environ, "LEADFLOW_DEV_SECRET": SECRET}
         for key in ("PORT", "AWS_ENDPOINT_URL", "LEADFLOW_LOCAL_BASE_URL"):
             env.pop(key, None)
         self._log_file = self.log.open("wb")
         started = time.monotonic()
-        self.proc = subprocess.Popen([str(BIN / "leadflow"), "dev", "--port", str(self.port), "--no-demo", *args],
+        self.proc = subprocess.Popen([str(BIN / "leadflow"), "dev", "--port", str(self.port), "--no-demo",
+                                      "--state-file", str(self.state_file), *args],
                                      cwd=REPO, env=env, stdout=self._log_file, stderr=subprocess.STDOUT)
         try:
             self._wait_ready(timeout=60)

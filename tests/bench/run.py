@@ -1,0 +1,382 @@
+"""`make bench`: speed and cost of Leadflow, measured (not a timed test).
+
+    python -m tests.bench.run [--leads 300] [--profiled 60] [--runs 5] [--no-write]
+
+1. AWS requests per operation (DynamoDB by kind, request units, transaction items; SQS, SES,
+   EventBridge): operations.py, the real handlers on in-process moto.
+2. Cold-start import time per Lambda function: coldstart.py, fresh interpreters; and what the
+   first invocation adds: firstcall.py.
+3. CPU per lead of capture -> qualify -> score -> route, ours vs moto's: pipeline.py.
+4. The AWS cost of 10,000 leads through the funnel in eu-central-1: cost.py.
+
+Prints the report and writes it to docs/benchmarks.md (with the machine and the command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "docs" / "benchmarks.md"
+
+
+def machine() -> dict[str, str]:
+    model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("boto3", "pynamodb", "moto", "strawberry-graphql", "aws-lambda-powertools", "pydantic"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "-"
+    return {
+        "cores": str(os.cpu_count()), "cpu": model or "unknown", "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+        "packages": ", ".join(f"{k} {v}" for k, v in versions.items()),
+    }
+
+
+def table(header: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = ["---:" if a == "r" else "---" for a in align]
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks) + " |"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def money(usd: float) -> str:
+    return f"${usd:,.2f}" if usd >= 0.1 else f"${usd:,.4f}"
+
+
+def qty(value: float) -> str:
+    if value == 0:
+        return "0"
+    if value < 10:
+        return f"{value:,.3g}"
+    return f"{value:,.0f}"
+
+
+# ------------------------------------------------------------------------------ sections
+
+def section_requests(ops) -> list[str]:
+    lines = ["## 1. AWS requests per operation", "",
+             "Each operation on fresh leads (twice; the requests must agree), by the real handler with the",
+             "events AWS delivers, on in-process moto provisioned from template.yaml. **DynamoDB** counts",
+             "requests in a warm container",
+             "whose rule-set cache (60 s) is filled; **+cfg** is how many more a container makes after that",
+             "cache expired (one GetItem per rule set: the active-version pointer; 2 per rule set once admins",
+             "publish versions). **kinds** lists the requests, `TransactWriteItems[n]` with its n items.",
+             "**RRU/WRU** are the request units DynamoDB on-demand bills (size-based; transactional writes 2x",
+             "per KB; **idx** = WRU of global-secondary-index maintenance, included in WRU). **CPU** is our",
+             "code + libraries on this machine (moto excluded), the lower of two runs; **CPU cfg** the same after the",
+             "rule-set cache expired (re-reading and re-parsing the shipped YAML rule sets).", ""]
+    rows = []
+    for name, op in ops.warm.items():
+        s = op.log.summary()
+        cold = ops.cold.get(name)
+        extra = (cold.log.dynamodb - op.log.dynamodb) if cold else 0
+        kinds = ", ".join(f"{k}×{n}" if n > 1 else k for k, n in s["kinds"].items()) or "–"
+        rows.append([name, op.function.removesuffix("Function"), str(s["dynamodb"]), f"+{extra}" if extra else "",
+                     kinds, f"{s['rru']:g}", f"{s['wru']:g}", f"{s['gsi_wru']:g}" if s["gsi_wru"] else "",
+                     str(s["sqs"] or ""), str(s["ses"] or ""), str(s["events"] or ""),
+                     f"{op.cpu_ours_s * 1000:.1f}", f"{cold.cpu_ours_s * 1000:.1f}" if cold else ""])
+    lines += table(["operation", "function", "DynamoDB", "+cfg", "kinds", "RRU", "WRU", "idx", "SQS", "SES",
+                    "EvB", "CPU ms", "CPU ms cfg"], rows, "llrrlrrrrrrrr")
+    one, none = ops.warm.get("nurture sweep: 1 due lead (welcome email)"), ops.warm.get("nurture sweep: nothing due")
+    if one and none:
+        lines += ["", f"Nurture sweep per due lead (email step) = sweep with one due lead − empty sweep: "
+                      f"**{one.log.dynamodb - none.log.dynamodb} DynamoDB requests**, "
+                      f"{one.log.rru - none.log.rru:g} RRU, {one.log.wru - none.log.wru:g} WRU, "
+                      f"{one.log.count('ses')} mail."]
+    if ops.notes:
+        lines += ["", "Notes: " + "; ".join(dict.fromkeys(ops.notes))]
+    return [*lines, ""]
+
+
+def section_coldstart(cold, runs: int, first=None) -> list[str]:
+    lines = ["## 2. Cold-start import time per function", "",
+             "`python -X importtime -c \"import <handler module>\"` in a fresh interpreter with the function's",
+             "environment from template.yaml (placeholder resource names, Lambda variables, X-Ray tracing on as",
+             f"deployed), median of {runs} runs; the interpreter's own start-up is not included. Heaviest packages",
+             "by their own (self) import time in the median run. This is the import only: what a handler does",
+             "lazily on its first invocation comes on top (second table).", ""]
+    rows = []
+    for c in cold:
+        if c.error:
+            rows.append([c.function, c.handler, str(c.memory_mb), "error", c.error, ""])
+            continue
+        heavy = ", ".join(f"{p} {ms:.0f}" for p, ms in c.heaviest)
+        rows.append([c.function, c.handler, str(c.memory_mb),
+                     f"**{c.median_ms:.0f}** ({min(c.runs_ms):.0f}–{max(c.runs_ms):.0f})", heavy,
+                     ", ".join(n for n in c.notable if n not in ("botocore", "boto3", "dateutil"))])
+    lines += table(["function", "handler", "MB", "import ms (min–max)", "heaviest packages (ms)", "notable libraries"],
+                   rows, "llrrll")
+    if first:
+        lines += ["", "**The first invocation** (firstcall.py): a fresh interpreter per function imports the handler",
+                  "and invokes it twice (two leads) against moto in server mode running in the parent process, so",
+                  "the child's CPU excludes moto. *extra* = first − second invocation: creating the botocore",
+                  "clients, reading rule sets, modules imported inside functions (listed). One run each.", ""]
+        rows = []
+        for f in first:
+            if f.error:
+                rows.append([f.function, "error", f.error[:80], "", "", ""])
+                continue
+            lazy = [p for p in f.lazy_packages if p not in BORING]
+            rows.append([f.function, f"{f.import_ms:.0f}", f"{f.first_ms:.0f}", f"{f.second_ms:.0f}",
+                         f"**+{f.extra_ms:.0f}**", ", ".join(lazy) or "–"])
+        lines += table(["function", "import CPU ms", "1st call CPU ms", "2nd call CPU ms", "extra", "imported lazily"],
+                       rows, "lrrrrl")
+    return [*lines, ""]
+
+
+BORING = {"encodings", "stringprep", "mmap", "pickle", "runpy", "concurrent", "multiprocessing", "leadflow",
+          "gettext", "ctypes", "cython_runtime", "fractions", "sysconfig", "unicodedata", "zoneinfo", "email",
+          "idna", "markupsafe", "annotated_types", "typing_inspection", "pydantic_core", "s3transfer"}
+
+
+def section_pipeline(p) -> list[str]:
+    lines = ["## 3. CPU per lead: capture → qualify → score → route", "",
+             f"{p.leads} distinct plausible leads (each asks for a quote, so each becomes an MQL at its first score",
+             "and is routed; every second one gave email consent, so its qualification renders and sends the",
+             "double opt-in mail), one SQS message per invocation. `time.process_time()` around each handler;",
+             "moto's share is measured inside moto's request handling and taken out. **ours** is what a Lambda",
+             "would spend on CPU (our code, the libraries, botocore building, signing and parsing requests);",
+             "not included: TLS and sockets of real HTTPS calls, and waiting for AWS.", ""]
+    rows = []
+    for step, s in p.steps.items():
+        n = max(1, s.calls)
+        rows.append([step, str(s.calls), f"**{1000 * s.ours_s / n:.1f}**", f"{s.median_ms:.1f}",
+                     f"{1000 * s.moto_s / n:.1f}", f"{1000 * s.wall_s / n:.1f}"])
+    total_ours = p.ours_ms_per_lead()
+    rows.append(["**per lead**", str(p.leads), f"**{total_ours:.1f}**",
+                 f"{sum(s.median_ms for s in p.steps.values()):.1f}", f"{p.moto_ms_per_lead():.1f}",
+                 f"{1000 * sum(s.wall_s for s in p.steps.values()) / p.leads:.1f}"])
+    lines += table(["step", "invocations", "ours ms (mean)", "ours ms (median)", "moto ms (excluded)",
+                    "wall ms (in-process)"], rows)
+    lines += ["", f"Routed: {p.routed} of {p.leads} leads."]
+    if p.by_package:
+        lines += ["", f"Where *our* CPU goes (cProfile on {p.profiled_leads} more leads, paused while moto works; "
+                      "self time by package, shares applied to the unprofiled ms/lead):", ""]
+        rows = [[pkg, f"{share:.1%}", f"{share * total_ours:.1f}"] for pkg, share in p.by_package.items()
+                if share >= 0.005]
+        lines += table(["package", "share", "ms / lead"], rows)
+        if p.hotspots:
+            lines += ["", "Hottest functions of our own code (self time, share of ours):", ""]
+            lines += [f"- `{where}` {share:.1%}" for where, share in p.hotspots[:6]]
+    return [*lines, ""]
+
+
+def section_cost(report, prices, latency, storage, stored_leads) -> list[str]:
+    from tests.bench.cost import PLATFORM_LOG_BYTES
+
+    mix = report.mix
+    lines = ["## 4. AWS cost of 10,000 leads through the funnel (eu-central-1)", "",
+             "From the measured requests and request units of each operation (the column after the rule-set cache",
+             "expired: at this volume invocations are minutes apart), the measured CPU, import times and stored",
+             "bytes, and these assumptions. No free tier is subtracted.", "", "**Funnel mix (per month):**", ""]
+    lines += table(["parameter", "value", "meaning"], [[k, f"{v:g}", note] for k, v, note in mix.describe()], "lrl")
+    lines += ["", "**Volumes:**", ""]
+    lines += table(["operation", "per month", "function"],
+                   [[v.operation, qty(v.per_month), v.function.removesuffix("Function")] for v in report.volumes],
+                   "lrl")
+    lines += ["", "**Cost caused by the 10,000 leads:**", ""]
+    rows = [[line.component, qty(line.quantity), line.unit, money(line.usd), line.note] for line in report.variable]
+    rows.append(["**total**", "", "", f"**{money(report.variable_usd)}**",
+                 f"{money(report.variable_usd / mix.leads * 1000)} per 1,000 leads"])
+    lines += table(["component", "quantity", "unit", "USD", "note"], rows, "lrlrl")
+    lines += ["", "**Fixed per month, whatever the number of leads (schedules, polling, metrics):**", ""]
+    rows = [[line.component, qty(line.quantity), line.unit, money(line.usd), line.note] for line in report.fixed]
+    rows.append(["**total**", "", "", f"**{money(report.fixed_usd)}**", ""])
+    lines += table(["component", "quantity", "unit", "USD", "note"], rows, "lrlrl")
+    total = report.variable_usd + report.fixed_usd
+    lines += ["", f"**A month with 10,000 leads: {money(total)}** ({money(report.variable_usd)} for the leads + "
+                  f"{money(report.fixed_usd)} fixed)."]
+    if report.skipped:
+        lines += ["", "Not in the totals: " + "; ".join(report.skipped) + "."]
+    lines += ["", "**Lambda per function** (invocations and GB-s for the leads; scheduled runs in parentheses):", ""]
+    rows = []
+    for fn, s in sorted(report.per_function.items()):
+        calls = s["invocations"] + s["fixed_invocations"]
+        avg = s["ms_total"] / calls if calls else 0
+        rows.append([fn.removesuffix("Function"), str(int(s["memory"])), qty(s["invocations"]),
+                     f"({qty(s['fixed_invocations'])})" if s["fixed_invocations"] else "", f"{avg:.0f}",
+                     qty(s["gb_s"] + s["fixed_gb_s"])])
+    lines += table(["function", "MB", "invocations", "(scheduled)", "avg billed ms", "GB-s"], rows)
+    lines += ["", "**Stored per lead** (tables + index entries, 100 B overhead per item):", ""]
+    rows = [[t, str(n), f"{b / max(1, stored_leads) / 1024:.2f}"] for t, (n, b) in sorted(storage.items()) if n]
+    lines += table(["table", "items", "KB per lead"], rows)
+    lines += ["", "**Prices used:**", ""]
+    lines += table(["key", "USD", "per", "what"],
+                   [[k, f"{p.usd:g}", f"{p.per:,.0f} {p.unit}", p.source] for k, p in prices.items()], "lrll")
+    lines += ["", "**Other assumptions:** Lambda CPU = 1,769 MB per vCPU, so a 512 MB function runs CPU-bound code",
+              f"{1769 / 512:.2f}x slower than one core of this machine (same speed per core assumed); the same",
+              "factor for a cold start = median import time + the first invocation's extra CPU (the init phase is",
+              "billed since 2025-08-01). Waiting for AWS per request (ms): "
+              + ", ".join(f"{s}:{o} {v:g}" for (s, o), v in latency.items())
+              + "; TransactWriteItems + 0.5 ms per item. Every SQS message costs a send, a receive and a delete.",
+              f"Logs: the bytes each invocation printed here (Powertools logger at INFO and EMF metrics) + "
+              f"{PLATFORM_LOG_BYTES} B of platform lines.", ""]
+    return lines
+
+
+def observations(ops, pipeline_result) -> list[str]:
+    """Facts from the numbers worth a look (generated)."""
+    out = []
+    rereads = {name: sum(1 for c in op.log.calls if c.operation == "GetItem" and c.tables == ("Leads",))
+               for name, op in ops.warm.items()}
+    rereads = {name: n for name, n in rereads.items() if n >= 2}
+    if rereads:
+        out.append("The lead is read more than once in one invocation (GetItem(Leads)): "
+                   + "; ".join(f"{name} ×{n}" for name, n in rereads.items()) + ".")
+    big = {}
+    for name, op in ops.warm.items():
+        for c in op.log.calls:
+            if c.operation == "TransactWriteItems" and c.items >= 20:
+                big[name] = c
+    if big:
+        sizes = sorted({c.items for c in big.values()})
+        wru = sorted({c.wru for c in big.values()})
+        out.append(f"Every stage change is one transaction of {sizes[0]}–{sizes[-1]} items "
+                   f"({wru[0]:g}–{wru[-1]:g} WRU), almost all of them funnel counter items (MetricsTable): "
+                   + ", ".join(big) + ".")
+    multi = [name for name, op in ops.warm.items()
+             if sum(1 for c in op.log.calls if c.operation == "TransactWriteItems") >= 2]
+    if multi:
+        out.append("Two transactions in one invocation: " + ", ".join(multi) + ".")
+    cfg = {name: ops.cold[name].log.dynamodb - op.log.dynamodb for name, op in ops.warm.items() if name in ops.cold}
+    cfg = {k: v for k, v in cfg.items() if v > 0}
+    if cfg:
+        out.append(f"After the 60 s rule-set cache expires, {len(cfg)} operations re-read rule-set pointers "
+                   f"(up to +{max(cfg.values())} GetItem(Config)).")
+    slower = {name: (op.cpu_ours_s, ops.cold[name].cpu_ours_s) for name, op in ops.warm.items()
+              if name in ops.cold and ops.cold[name].cpu_ours_s - op.cpu_ours_s > 0.02}
+    if slower:
+        out.append("...and spend more CPU re-reading and re-parsing the shipped YAML rule sets: "
+                   + "; ".join(f"{name} {1000 * a:.0f} → {1000 * b:.0f} ms" for name, (a, b) in slower.items()) + ".")
+    if pipeline_result and pipeline_result.by_package:
+        sdk = pipeline_result.by_package.get("botocore", 0.0) + pipeline_result.by_package.get("pynamodb", 0.0)
+        out.append(f"botocore + PynamoDB take {sdk:.0%} of our CPU in the pipeline: fewer requests is also less CPU.")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--leads", type=int, default=300, help="leads through the CPU pipeline (default 300)")
+    parser.add_argument("--profiled", type=int, default=60, help="leads of the profiled pass (default 60, 0: none)")
+    parser.add_argument("--runs", type=int, default=5, help="cold-start runs per function (default 5)")
+    parser.add_argument("--no-write", action="store_true", help=f"do not write {OUT.relative_to(REPO)}")
+    args = parser.parse_args(argv)
+    command = "python -m tests.bench.run" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+
+    from tests.bench import coldstart, cost, firstcall, operations, pipeline
+    from tests.bench.harness import environment
+
+    environment()
+    import logging
+
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # "unpublished metrics" of its own
+    started = time.perf_counter()
+    timings = {}
+    print("1/5 requests per operation ...", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    ops = operations.run()
+    timings["requests"] = time.perf_counter() - t
+    print("2/5 CPU per lead ...", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    pipe = pipeline.run(leads=args.leads, profiled=args.profiled)
+    timings["pipeline"] = time.perf_counter() - t
+    print("3/5 cold-start imports ...", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    cold = coldstart.run(runs=args.runs)
+    timings["cold starts"] = time.perf_counter() - t
+    print("4/5 first invocations ...", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    first = firstcall.run()
+    timings["first calls"] = time.perf_counter() - t
+    print("5/5 cost ...", file=sys.stderr, flush=True)
+
+    from infra.template import load_wiring
+
+    wiring = load_wiring(parameters={"Stage": "prod"})
+    memory = {fid: int(wiring.resources[fid]["Properties"].get("MemorySize", 128)) for fid in wiring.functions}
+    extra = {f.function: f.extra_ms for f in first if not f.error}
+    schedules = cost.schedule_counts([(s.function, s.expression) for s in wiring.schedules])
+    report = cost.estimate(ops.cold, memory=memory, schedules=schedules,
+                           cold_ms={c.function: c.median_ms + extra.get(c.function, 0.0) for c in cold if not c.error},
+                           storage_bytes_per_lead=pipe.storage_bytes_per_lead,
+                           handlers=[spec.handler for spec in wiring.functions.values()])
+    elapsed = time.perf_counter() - started
+
+    info = machine()
+    lines = ["# Benchmarks", "",
+             "Generated by `make bench` — do not edit by hand; run it again. Speed and cost are measured here,",
+             "never asserted in a test.", "",
+             f"- command: `{command}` (what `make bench` runs, from the repository root, in `.venv`)",
+             f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, took {elapsed:.0f} s "
+             f"({', '.join(f'{k} {v:.0f} s' for k, v in timings.items())})",
+             f"- machine: {info['cores']} cores ({info['cpu']}), {info['os']}, Python {info['python']}",
+             f"- packages: {info['packages']}", ""]
+    headline = _headline(ops, cold, first, pipe, report)
+    lines += ["## Headline", "", *headline, ""]
+    lines += section_requests(ops)
+    lines += section_coldstart(cold, args.runs, first)
+    lines += section_pipeline(pipe)
+    lines += section_cost(report, cost.PRICES, cost.LATENCY_MS, pipe.storage, pipe.stored_leads)
+    found = observations(ops, pipe)
+    if found:
+        lines += ["## Observations (generated from the numbers)", ""] + [f"- {o}" for o in found] + [""]
+    text = "\n".join(lines).rstrip() + "\n"
+    print(text)
+    if not args.no_write:
+        OUT.write_text(text)
+        print(f"written to {OUT.relative_to(REPO)}", file=sys.stderr)
+    return 0
+
+
+def _headline(ops, cold, first, pipe, report) -> list[str]:
+    def ddb(name: str) -> str:
+        op = ops.warm.get(name)
+        return str(op.log.dynamodb) if op else "–"
+
+    ok = [c for c in cold if not c.error]
+    med = statistics.median([c.median_ms for c in ok]) if ok else float("nan")
+    slowest = max(ok, key=lambda c: c.median_ms) if ok else None
+    firsts = [f for f in first if not f.error]
+    heaviest_first = max(firsts, key=lambda f: f.extra_ms) if firsts else None
+    total = report.variable_usd + report.fixed_usd
+    per_1000 = report.variable_usd / report.mix.leads * 1000
+    return [
+        f"- DynamoDB requests: capture {ddb('capture (POST /leads)')}, "
+        f"qualify {ddb('qualify: plausible, email consent (DOI mail)')}, "
+        f"score {ddb('score: one engagement event (no stage change)')} "
+        f"(MQL-making {ddb('score: event that makes the lead an MQL')}), "
+        f"route {ddb('route: assign an MQL to a rep')}, each sales action {ddb('sales: acceptLead (MQL->SAL)')}, "
+        f"lead(id) with history {ddb('GraphQL lead(id) with history')}, "
+        f"empty nurture sweep {ddb('nurture sweep: nothing due')}.",
+        f"- Cold-start import: median {med:.0f} ms across functions"
+        + (f", slowest {slowest.function} {slowest.median_ms:.0f} ms" if slowest else "")
+        + (f"; the first invocation adds up to {heaviest_first.extra_ms:.0f} ms CPU ({heaviest_first.function})."
+           if heaviest_first else "."),
+        f"- CPU per lead (capture+qualify+score+route, our code + libraries, moto excluded): "
+        f"**{pipe.ours_ms_per_lead():.1f} ms** on this machine.",
+        f"- AWS cost of a month with 10,000 leads: **{money(total)}** ({money(report.variable_usd)} caused by the "
+        f"leads, {money(per_1000)} per 1,000; {money(report.fixed_usd)} fixed).",
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
