@@ -68,18 +68,33 @@ def validate(name: str, document: dict[str, Any]) -> None:
         raise InvalidConfig(f"{name}: {exc}", field="document") from None
 
 
+_shipped: dict[str, dict[str, Any]] = {}
+
+
+def _shipped_document(name: str) -> dict[str, Any]:
+    """The shipped file, read once per process (it cannot change while the process runs)."""
+    if name not in _shipped:
+        _shipped[name] = load_file(name)
+    return _shipped[name]
+
+
 def active(name: str) -> tuple[int | None, dict[str, Any]]:
-    """(version, document) of the active rule set; version None means the shipped file."""
+    """(version, document) of the active rule set; version None means the shipped file.
+
+    After CACHE_SECONDS only the pointer is read again; the same version keeps the same
+    document object, so parsed rules stay cached too (services.rulesets)."""
     cached = _cache.get(name)
     if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
         return cached[1], cached[2]
     version = store.active_version(name)
     document = None
-    if version is not None:
+    if cached and version is not None and cached[1] == version:
+        document = cached[2]
+    elif version is not None:
         item = store.get_version(name, version)
         document = item.document if item else None
     if document is None:
-        version, document = None, load_file(name)
+        version, document = None, _shipped_document(name)
     _cache[name] = (time.monotonic(), version, document)
     return version, document
 
@@ -104,3 +119,4 @@ def publish_file(name: str, *, author: str) -> int:
 
 def clear_cache() -> None:
     _cache.clear()
+    _shipped.clear()
