@@ -32,64 +32,20 @@ def at(day: str, hour: int = 10) -> datetime:
     return datetime.fromisoformat(f"{day}T{hour:02d}:00:00").replace(tzinfo=BERLIN).astimezone(UTC)
 
 
-def _one_rollback_copy_per_transaction(patch: pytest.MonkeyPatch) -> None:
-    """moto backs up a whole table once per *item* of a TransactWriteItems (35 counter items: 35 copies
-    of the MetricsTable per stage change). One copy per table is the same backup, 35 times cheaper."""
-    import copy
-
-    from moto.dynamodb import models
-
-    original = models.DynamoDBBackend.transact_write_items
-
-    class _OneCopyPerTable:
-        def __init__(self) -> None:
-            self.copies: dict[int, object] = {}
-
-        def deepcopy(self, value, memo=None):
-            if isinstance(value, models.Table):
-                if id(value) not in self.copies:
-                    self.copies[id(value)] = copy.deepcopy(value, memo)
-                return self.copies[id(value)]
-            return copy.deepcopy(value, memo)
-
-        def __getattr__(self, name):
-            return getattr(copy, name)
-
-    def transact_write_items(self, transact_items):
-        models.copy = _OneCopyPerTable()
-        try:
-            return original(self, transact_items)
-        finally:
-            models.copy = copy
-
-    patch.setattr(models.DynamoDBBackend, "transact_write_items", transact_write_items)
-
-
-def _reset_process_caches() -> None:
-    from leadflow.adapters.aws import reset_clients
-    from leadflow.services import config
-    from leadflow.settings import get_settings
-    from leadflow.store.models import ALL_MODELS
-
-    get_settings.cache_clear()
-    reset_clients()
-    config.clear_cache()
-    for model in ALL_MODELS:
-        model._connection = None
-
-
 @pytest.fixture(scope="module")
 def demo():
     """One emulated account (as the `aws` fixture makes it) with the demo funnel, shared by the
     tests of this module: seeding through the real services takes a while on moto."""
     from moto import mock_aws
 
+    from infra.emulator import one_backup_per_table
     from infra.provision import provision
     from infra.template import load_wiring
+    from tests.conftest import LOCAL_PARAMETERS, _reset_process_caches
 
+    one_backup_per_table()
     with pytest.MonkeyPatch.context() as patch, mock_aws():
-        _one_rollback_copy_per_transaction(patch)
-        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow")
+        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS)
         for key, value in stack.environment().items():
             patch.setenv(key, value)
         _reset_process_caches()
