@@ -43,8 +43,25 @@ class NurturingQuery:
         return [Task.from_dict(t) for t in nurture.tasks(assignee, status, max(1, min(first, 100)))]
 
 
+WITHDRAWERS = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
+
+
 @strawberry.type
 class NurturingMutation:
+    @strawberry.mutation(permission_classes=[WITHDRAWERS], description=(
+        "The person objected (by phone, letter, in person): every marketing consent is withdrawn "
+        "and nurturing stops at once."))
+    def withdraw_consent(self, info: strawberry.Info, id: strawberry.ID, note: str | None = None) -> bool:
+        from leadflow.services import leads as lead_service
+
+        principal = principal_of(info)
+        if lead_service.lead_for(principal, str(id)) is None:
+            from leadflow.domain.errors import NotFound
+
+            raise NotFound(f"no lead {id}", field="id")
+        nurture.withdraw_all(str(id), via=f"request by {principal.user_id}" + (f": {note}" if note else ""))
+        return True
+
     @strawberry.mutation(permission_classes=[TASK_ROLES], description="Record the outcome of a call or letter.")
     def complete_task(self, info: strawberry.Info, id: strawberry.ID, outcome: str) -> Task:
         return Task.from_dict(nurture.complete_task(str(id), outcome, principal_of(info).user_id))

@@ -219,3 +219,22 @@ def test_key_accounts_are_not_nurtured_unless_their_owner_allows_it(aws):
     drain_intake(aws)
     assert journey_state(closed)[0]["stopped"].startswith("key_account")
     assert journey_state(open_)[0]["journey_id"] is not None
+
+
+def test_withdrawal_by_phone_stops_every_future_step(aws):
+    from functions.graphql_api import handler as gql
+    from leadflow.store.nurture import journey_state
+
+    lead_id = capture(WITH_CONSENT)
+    drain_intake(aws)
+    track("GET", confirm_link(WITH_CONSENT["email"]))
+    done = graphql(gql, 'mutation($id: ID!) { withdrawConsent(id: $id, note: "called the hotline") }',
+                   {"id": lead_id}, role="marketing", user="mia")
+    assert done == {"data": {"withdrawConsent": True}}
+    sweep()
+    assert len(mails(WITH_CONSENT["email"])) == 1  # only the DOI mail: the welcome never went out
+    state = journey_state(lead_id)[0]
+    assert state["unsubscribed_at"]
+    consents = graphql(gql, "query($id: ID!) { lead(id: $id) { consents { status withdrawnVia } } }",
+                       {"id": lead_id}, role="marketing")["data"]["lead"]["consents"]
+    assert consents == [{"status": "withdrawn", "withdrawnVia": "request by mia: called the hotline"}]
