@@ -205,19 +205,19 @@ class Lead:
 
     @strawberry.field(description="Engagement events, newest first (at most 100).")
     def timeline(self, first: int = 50) -> list[TimelineEvent]:
-        from leadflow.store.leads import timeline_of
+        from leadflow.services.leads import timeline_of
 
         return [TimelineEvent(type=e.event_type, at=e.at, details=e.details)
                 for e in timeline_of(str(self.id), limit=max(1, min(first, 100)))]
 
     @strawberry.field(description="The consent ledger: one record per purpose and time it was given.")
     def consents(self) -> list[ConsentRecord]:
-        from leadflow.store.nurture import ledger
+        from leadflow.services.leads import consents_of
 
         def at(value):
             return datetime.fromisoformat(value) if value else None
 
-        records, _ = ledger(str(self.id))
+        records = consents_of(str(self.id))
         return [ConsentRecord(purpose=r["purpose"], status=r["status"], text_version=r["text_version"],
                               text_hash=r["text_hash"], form_id=r.get("form_id"), given_at=at(r["given_at"]),
                               doi_sent_at=at(r.get("doi_sent_at")), confirmed_at=at(r.get("confirmed_at")),
@@ -226,19 +226,18 @@ class Lead:
 
     @strawberry.field(description="The nurturing journey: steps run, skipped, handed to people.")
     def journey(self) -> JourneyState | None:
-        from leadflow.store.nurture import journey_item
+        from leadflow.services.leads import journey_of
 
-        item = journey_item(str(self.id))
-        if item is None:
+        state, due_at = journey_of(str(self.id))
+        if state is None:
             return None
-        state = item.data or {}
 
         def at(value):
             return datetime.fromisoformat(value) if value else None
 
         return JourneyState(
             journey_id=state.get("journey_id"), entered_at=at(state.get("entered_at")),
-            next_step_due=at(item.due_at), stopped=state.get("stopped"),
+            next_step_due=at(due_at), stopped=state.get("stopped"),
             unsubscribed_at=at(state.get("unsubscribed_at")), email_status=state.get("email_status", "ok"),
             runs=[JourneyRun(step_id=r["step_id"], at=at(r["at"]), outcome=r["outcome"], channel=r.get("channel"),
                              why=r.get("why"), opened_at=at(r.get("opened_at")), clicked_at=at(r.get("clicked_at")))

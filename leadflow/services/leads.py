@@ -30,3 +30,21 @@ def leads_in_stage(principal: Principal, stage: Stage, first: int, after: str | 
 
 def history_of(lead_ids: list[str]) -> list[list[HistoryModel]]:
     return [repo.history_of(lead_id) for lead_id in lead_ids]
+
+
+def timeline_of(lead_id: str, limit: int):
+    return repo.timeline_of(lead_id, limit=limit)
+
+
+def consents_of(lead_id: str) -> list[dict]:
+    from leadflow.store.nurture import ledger
+
+    return ledger(lead_id)[0]
+
+
+def journey_of(lead_id: str) -> tuple[dict | None, str | None]:
+    """(journey state, next step due ISO) of a lead, or (None, None)."""
+    from leadflow.store.nurture import journey_item
+
+    item = journey_item(lead_id)
+    return (item.data or {}, item.due_at) if item else (None, None)
