@@ -86,7 +86,8 @@ def post_event():
 def confirm_consent():
     token = app.current_event.get_query_string_value("token") or ""
     try:
-        nurture.confirm_consent(token, evidence={"user_agent": (app.current_event.headers.get("user-agent") or "")[:200]})
+        user_agent = (app.current_event.headers.get("user-agent") or "")[:200]
+        nurture.confirm_consent(token, evidence={"user_agent": user_agent})
     except TokenAlreadyUsed:
         return _page(200, "Bereits bestätigt / Already confirmed",
                      "Ihre Anmeldung ist bereits bestätigt. Your subscription is already confirmed.")

@@ -35,7 +35,8 @@ def mail_page(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     body = (f"<!doctype html><meta charset=utf-8><title>{html.escape(mail.subject)}</title><style>{_STYLE}</style>"
             f"<p><a href='/dev/mail'>&larr; mailbox</a></p><h1>{html.escape(mail.subject)}</h1>"
             f"<details><summary>headers</summary><ul>{headers}</ul></details>"
-            f"<iframe sandbox='allow-top-navigation-by-user-activation allow-popups' srcdoc=\"{html.escape(mail.html)}\"></iframe>"
+            "<iframe sandbox='allow-top-navigation-by-user-activation allow-popups' "
+            f"srcdoc=\"{html.escape(mail.html)}\"></iframe>"
             f"<h2>Text part</h2><pre>{html.escape(mail.text)}</pre>")
     return HttpResponse(200, [("content-type", "text/html; charset=utf-8")], body.encode())
 

@@ -25,10 +25,9 @@ def aws(monkeypatch):
     """A fresh emulated AWS account with every resource template.yaml declares."""
     from moto import mock_aws
 
+    from infra.emulator import one_backup_per_table
     from infra.provision import provision
     from infra.template import load_wiring
-
-    from infra.emulator import one_backup_per_table
 
     one_backup_per_table()
     with mock_aws():

@@ -516,7 +516,8 @@ def route(lead: LeadFacts, rules: RoutingRules, loads: Mapping[str, RepLoad],
         if routable:
             chosen_tier = routable
             if tier != max(tiers):
-                notes.append(f"nobody available in {_tier_name(max(tiers), lead)}; overflow to {_tier_name(tier, lead)}")
+                notes.append(f"nobody available in {_tier_name(max(tiers), lead)}; "
+                             f"overflow to {_tier_name(tier, lead)}")
             break
 
     if not chosen_tier:

@@ -264,7 +264,8 @@ def _order_key(values: list[str | None]) -> Callable[[int], tuple]:
         try:
             for v in present:
                 _parse_time(v, None, ZoneInfo("UTC"))
-            convert = lambda v: _parse_time(v, None, ZoneInfo("UTC"))
+            def convert(v):
+                return _parse_time(v, None, ZoneInfo("UTC"))
         except ValueError:
             convert = str
     keys = [convert(v) if v else None for v in values]

@@ -99,8 +99,8 @@ def facts_of(lead: LeadModel) -> LeadFacts:
         {"lead_id": lead.lead_id, "interests": list(lead.interest_areas or []), "country": lead.country,
          "postal_code": lead.postal_code, "email": lead.email, "phone": lead.phone, "street": lead.street,
          "city": lead.city, "preferred_channel": lead.preferred_channel},
-        age_group=lead.age_group, segments=segments, existing_customer=bool(lead.existing_customer), region=enrichment.get("region"),
-        macro_region=enrichment.get("macro_region"), language=language_of(lead))
+        age_group=lead.age_group, segments=segments, existing_customer=bool(lead.existing_customer),
+        region=enrichment.get("region"), macro_region=enrichment.get("macro_region"), language=language_of(lead))
 
 
 def _runs(state: dict[str, Any]) -> tuple[StepRun, ...]:
@@ -337,7 +337,8 @@ def _send_step(lead: LeadModel, decision, book: JourneyBook, now: datetime) -> s
     language = language_of(lead)
     ttl = book.settings.token_ttl_days
     content = decision.content
-    context = {"lead": _lead_dict(lead), "company": active_rules("company").context(), "unsubscribe_url": unsubscribe_url(lead.lead_id, ttl.get("unsubscribe", 400)),
+    context = {"lead": _lead_dict(lead), "company": active_rules("company").context(),
+               "unsubscribe_url": unsubscribe_url(lead.lead_id, ttl.get("unsubscribe", 400)),
                "events": list(content.events), "content_key": content.content_key,
                "interest_label": _interest_label(content.interest, language)}
     context["content_title"] = content_title(content.content_key, language, context)
@@ -376,7 +377,8 @@ def _create_task(lead: LeadModel, decision, now: datetime) -> str:
 
     kind = "phone_call" if decision.channel is Channel.PHONE else "postal_letter"
     task = render_task(kind, language_of(lead), {
-        "lead": _lead_dict(lead), "company": active_rules("company").context(), "content_key": decision.content.content_key, "reason": decision.reason or "",
+        "lead": _lead_dict(lead), "company": active_rules("company").context(),
+        "content_key": decision.content.content_key, "reason": decision.reason or "",
         "content_title": decision.content.content_key, "due": now.date().isoformat(),
         "lead_url": _url(f"/leads/{lead.lead_id}")})
     task_id = uuid.uuid4().hex

@@ -168,10 +168,9 @@ def test_mqls_are_routed_by_weight_and_a_rep_sees_only_their_own(stack):
 def test_funnel_numbers_equal_a_recount_from_the_histories(stack):
     """Runs after the flows above moved leads through LEAD, MQL, SAL and the side exits."""
     import subprocess
+    from datetime import date, timedelta
 
     from tests.e2e.test_local_stack import BIN, REPO
-
-    from datetime import date, timedelta
 
     start, end = (date.today() - timedelta(days=40)).isoformat(), (date.today() + timedelta(days=1)).isoformat()
     funnel = gql(stack, "query($f: Date!, $t: Date!) { funnel(from: $f, to: $t, grain: MONTH) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -11,7 +12,7 @@ from leadflow.domain.errors import IllegalTransition
 from leadflow.domain.lifecycle import FUNNEL, SIDE_EXITS, TRANSITIONS, Stage, Transition, check_transition
 
 
-@pytest.mark.parametrize("from_stage,to_stage", list(zip(FUNNEL, FUNNEL[1:])))
+@pytest.mark.parametrize("from_stage,to_stage", list(pairwise(FUNNEL)))
 def test_every_funnel_step_is_allowed_in_order(from_stage, to_stage):
     check_transition(from_stage, to_stage, reason=None)
 

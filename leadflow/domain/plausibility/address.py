@@ -209,7 +209,8 @@ def check_city(city: str, country: str | None, findings: Findings) -> None:
         findings.add("city_spelling", "city", f"{city.strip()} is probably {near!r} ({country})")
     elif found_elsewhere:
         findings.add(
-            "city_unknown_in_country", "city", f"{city.strip()} is known in {_describe(found_elsewhere)}, not in {country}"
+            "city_unknown_in_country", "city",
+            f"{city.strip()} is known in {_describe(found_elsewhere)}, not in {country}"
         )
     else:
         findings.add("city_unknown_in_country", "city", f"{city.strip()} is not a place we know in {country}")

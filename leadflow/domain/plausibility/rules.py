@@ -237,7 +237,8 @@ def _parse(document: Mapping[str, Any]) -> PlausibilityRules:
         cities=_words(placeholders, "cities", "placeholders"),
         streets=_words(placeholders, "streets", "placeholders"),
         street_prefixes=tuple(sorted(_words(placeholders, "street_prefixes", "placeholders"))),
-        email_domains=frozenset(d.lower() for d in _string_list(placeholders.get("email_domains"), "placeholders.email_domains")),
+        email_domains=frozenset(
+            d.lower() for d in _string_list(placeholders.get("email_domains"), "placeholders.email_domains")),
         email_domain_labels=_words(placeholders, "email_domain_labels", "placeholders"),
         email_local_parts=_words(placeholders, "email_local_parts", "placeholders"),
         email_test_tokens=_words(placeholders, "email_test_tokens", "placeholders"),
@@ -255,8 +256,10 @@ def _parse(document: Mapping[str, Any]) -> PlausibilityRules:
         typo_tlds=frozenset(t.lower() for t in _string_list(email.get("typo_tlds"), "email.typo_tlds")),
         common_tlds=tuple(t.lower() for t in _string_list(email.get("common_tlds"), "email.common_tlds")),
         generic_tlds=frozenset(t.lower() for t in _string_list(email.get("generic_tlds"), "email.generic_tlds")),
-        disposable_extra=frozenset(d.lower() for d in _string_list(email.get("disposable_extra"), "email.disposable_extra")),
-        disposable_allow=frozenset(d.lower() for d in _string_list(email.get("disposable_allow"), "email.disposable_allow")),
+        disposable_extra=frozenset(
+            d.lower() for d in _string_list(email.get("disposable_extra"), "email.disposable_extra")),
+        disposable_allow=frozenset(
+            d.lower() for d in _string_list(email.get("disposable_allow"), "email.disposable_allow")),
         spam_phrases=spam_phrases,
         spam_pattern=_spam_pattern(spam_phrases),
         max_urls=_int(message, "max_urls", 3, "message"),

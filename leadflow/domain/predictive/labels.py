@@ -106,10 +106,10 @@ def chronological_order(values: list[object]) -> list[int]:
         conv = parse_number
     else:
         dates = [_as_datetime(str(v)) for v in present]
-        if present and all(d is not None for d in dates):
-            conv = lambda v: _as_datetime(str(v))
-        else:
-            conv = lambda v: str(v)
+        def conv(v):
+            return _as_datetime(str(v)) if as_dates else str(v)
+
+        as_dates = bool(present) and all(d is not None for d in dates)
     keys = [None if is_missing(v) else conv(v) for v in values]
     missing = [i for i, k in enumerate(keys) if k is None]
     ordered = sorted((i for i, k in enumerate(keys) if k is not None), key=lambda i: keys[i])
