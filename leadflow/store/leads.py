@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+import random
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +43,25 @@ def _transaction() -> TransactWrite:
     return TransactWrite(connection=connection())
 
 
+CONFLICT_RETRIES = 5
+
+
+def commit(build: Callable[[TransactWrite], None]) -> None:
+    """Run one transaction. When DynamoDB cancelled it only because another transaction touched
+    one of its items at the same moment (busy funnel counters), run it again after a short
+    random pause: nothing was written, and the conditions are checked anew."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            with _transaction() as tx:
+                build(tx)
+            return
+        except TransactWriteError as exc:
+            codes = {c for c in _cancellation_codes(exc) if c and c != "None"}
+            if attempt == CONFLICT_RETRIES or codes != {"TransactionConflict"}:
+                raise
+            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+
+
 def _add_counters(tx: TransactWrite, counters: Iterable[CounterUpdate]) -> None:
     for counter in counters:
         actions = [Path(attr).add(amount) for attr, amount in counter.increments.items()]
@@ -57,13 +78,15 @@ def create_lead(lead: LeadModel, history: HistoryModel, markers: list[MarkerMode
     """Store a new lead with its first history entry and its uniqueness markers.
 
     Raises MarkerTaken naming the markers that already exist."""
+    def build(tx: TransactWrite) -> None:
+        tx.save(lead, condition=LeadModel.lead_id.does_not_exist())
+        for marker in markers:
+            tx.save(marker, condition=MarkerModel.marker.does_not_exist())
+        tx.save(history, condition=HistoryModel.seq.does_not_exist())
+        _add_counters(tx, counters)
+
     try:
-        with _transaction() as tx:
-            tx.save(lead, condition=LeadModel.lead_id.does_not_exist())
-            for marker in markers:
-                tx.save(marker, condition=MarkerModel.marker.does_not_exist())
-            tx.save(history, condition=HistoryModel.seq.does_not_exist())
-            _add_counters(tx, counters)
+        commit(build)
     except TransactWriteError as exc:
         codes = _cancellation_codes(exc)
         # Items were added in order: lead, markers..., history, counters...
@@ -83,11 +106,13 @@ def apply_change(lead: LeadModel, *, expected_stage: str, expected_version: int,
     actions.append(LeadModel.version.set(expected_version + 1))
     actions.append(LeadModel.updated_at.set(history.at))
     condition = (LeadModel.stage == expected_stage) & (LeadModel.version == expected_version)
+    def build(tx: TransactWrite) -> None:
+        tx.update(lead, actions=actions, condition=condition)
+        tx.save(history, condition=HistoryModel.seq.does_not_exist())
+        _add_counters(tx, counters)
+
     try:
-        with _transaction() as tx:
-            tx.update(lead, actions=actions, condition=condition)
-            tx.save(history, condition=HistoryModel.seq.does_not_exist())
-            _add_counters(tx, counters)
+        commit(build)
     except TransactWriteError as exc:
         codes = _cancellation_codes(exc)
         if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
@@ -108,11 +133,13 @@ def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: Time
                for name, value in set_fields.items()]
     actions.append(LeadModel.version.set(lead.version + 1))
     condition = LeadModel.version == lead.version
+    def build(tx: TransactWrite) -> None:
+        if event is not None:
+            tx.save(event, condition=TimelineModel.event_sort.does_not_exist())
+        tx.update(lead, actions=actions, condition=condition)
+
     try:
-        with _transaction() as tx:
-            if event is not None:
-                tx.save(event, condition=TimelineModel.event_sort.does_not_exist())
-            tx.update(lead, actions=actions, condition=condition)
+        commit(build)
     except TransactWriteError as exc:
         codes = _cancellation_codes(exc)
         if event is not None and codes and codes[0] == "ConditionalCheckFailed":

@@ -11,8 +11,8 @@ from pynamodb.transactions import TransactWrite
 from leadflow.domain.controlling import CounterUpdate
 from leadflow.domain.errors import ConcurrentUpdate
 from leadflow.store.counters import counters_for
-from leadflow.store.leads import _add_counters, _cancellation_codes, at_iso
-from leadflow.store.models import HistoryModel, LeadModel, RoutingStateModel, connection
+from leadflow.store.leads import _add_counters, _cancellation_codes, at_iso, commit
+from leadflow.store.models import HistoryModel, LeadModel, RoutingStateModel
 
 ROTATION = "rotation"
 
@@ -43,18 +43,21 @@ def assign(lead: LeadModel, *, set_fields: dict[str, Any], history: HistoryModel
     actions.append(LeadModel.updated_at.set(history.at))
     condition = (LeadModel.version == lead.version) & (LeadModel.stage == lead.stage)
     condition &= (LeadModel.owner_id == expected_owner) if expected_owner else LeadModel.owner_id.does_not_exist()
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(lead, actions=actions, condition=condition)
+        tx.save(history, condition=HistoryModel.seq.does_not_exist())
+        if rotation is not None:
+            team_id, state, version = rotation
+            item = RoutingStateModel(ROTATION, team_id, state=state, version=version + 1)
+            tx.save(item, condition=RoutingStateModel.version.does_not_exist() if version == 0
+                    else RoutingStateModel.version == version)
+        if log is not None:
+            tx.save(log)
+        _add_counters(tx, counters)
+
     try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.update(lead, actions=actions, condition=condition)
-            tx.save(history, condition=HistoryModel.seq.does_not_exist())
-            if rotation is not None:
-                team_id, state, version = rotation
-                item = RoutingStateModel(ROTATION, team_id, state=state, version=version + 1)
-                tx.save(item, condition=RoutingStateModel.version.does_not_exist() if version == 0
-                        else RoutingStateModel.version == version)
-            if log is not None:
-                tx.save(log)
-            _add_counters(tx, counters)
+        commit(build)
     except TransactWriteError as exc:
         codes = _cancellation_codes(exc)
         if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
