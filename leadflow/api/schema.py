@@ -20,13 +20,14 @@ from leadflow.api.controlling import ControllingMutation, ControllingQuery
 from leadflow.api.leads import LeadMutation, LeadQuery
 from leadflow.api.nurturing import NurturingMutation, NurturingQuery
 from leadflow.api.permissions import AuthorizeEveryField, register_type_roles
+from leadflow.api.privacy import PrivacyMutation, PrivacyQuery
 from leadflow.api.sales import SalesMutation, SalesQuery
 
 register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES, controlling.TYPE_ROLES)
 
-Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, ControllingQuery, AdminQuery))
+Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, ControllingQuery, PrivacyQuery, AdminQuery))
 Mutation = merge_types("Mutation", (LeadMutation, SalesMutation, NurturingMutation, ControllingMutation,
-                                     AdminMutation))
+                                     PrivacyMutation, AdminMutation))
 
 
 class DepthLimit(QueryDepthLimiter):

@@ -194,6 +194,7 @@ class Lead:
     score: Score | None
     prediction: Prediction | None
     creditworthiness: str | None
+    erased_at: datetime | None = strawberry.field(description="Personal data erased on request.")
     created_at: datetime
     updated_at: datetime
     stage_entered_at: datetime
@@ -263,7 +264,7 @@ class Lead:
             account_id=m.account_id, account_owner_id=m.account_owner_id, duplicate_of=m.duplicate_of,
             merged_into=m.merged_into, submissions=int(m.submissions or 1), score=Score.from_dict(m.score),
             prediction=Prediction.from_dict(m.prediction),
-            creditworthiness=m.creditworthiness, created_at=m.created_at,
+            creditworthiness=m.creditworthiness, erased_at=m.erased_at, created_at=m.created_at,
             updated_at=m.updated_at, stage_entered_at=m.stage_entered_at,
         )
 

@@ -191,6 +191,7 @@ class LeadModel(Model):
     qualification = JSONAttribute(null=True)  # BANT: budget, authority, need, timeline
     opportunity = JSONAttribute(null=True)  # amount (cents), currency, expected close
     close_reason = UnicodeAttribute(null=True)
+    erased_at = UTCDateTimeAttribute(null=True)  # personal data removed (GDPR Art. 17)
 
     by_stage = ByStageIndex()
     by_review = ByReviewIndex()

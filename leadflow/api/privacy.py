@@ -1,0 +1,29 @@
+"""GraphQL for data protection requests (admins only): export and erasure of one person's data."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+
+from leadflow.api.permissions import principal_of, roles
+from leadflow.domain.access import Role
+from leadflow.services import privacy
+
+ADMIN = roles(Role.ADMIN)
+
+
+@strawberry.type
+class PrivacyQuery:
+    @strawberry.field(permission_classes=[ADMIN],
+                      description="Everything stored about the person behind a lead (GDPR Art. 15), as JSON.")
+    def personal_data_export(self, id: strawberry.ID) -> JSON:
+        return privacy.export_person(str(id))
+
+
+@strawberry.type
+class PrivacyMutation:
+    @strawberry.mutation(permission_classes=[ADMIN], description=(
+        "Erase the person's data everywhere (GDPR Art. 17): contact data, consents, journey, tasks, "
+        "timeline, dedup keys and free-text reasons. Anonymous funnel counters stay as they were."))
+    def erase_lead(self, info: strawberry.Info, id: strawberry.ID) -> JSON:
+        return privacy.erase_person(str(id), actor=principal_of(info).user_id)

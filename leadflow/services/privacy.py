@@ -1,0 +1,122 @@
+"""GDPR for one person: export everything we hold, and erase every trace of personal data
+while the anonymous funnel counters stay right (they never held personal data)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from leadflow.adapters import clock, events
+from leadflow.domain.controlling import reason_code
+from leadflow.domain.submission import normalize_email
+from leadflow.services import lifecycle
+from leadflow.services.qualify import contact_keys
+from leadflow.store import directory, nurture
+from leadflow.store import leads as repo
+from leadflow.store.models import HistoryModel, LeadModel, MarkerModel, NurtureModel, TimelineModel
+
+# Every attribute of a lead item that says something about the person.
+PERSONAL_FIELDS = (
+    "first_name", "last_name", "email", "phone", "company", "job_title", "street", "postal_code", "city",
+    "message", "interests", "interest_areas", "visitor_id", "quality_reasons", "enrichment", "attributes",
+    "qualification", "consent", "language", "age_group", "preferred_channel", "score", "prediction",
+    "engagement_state", "close_reason",
+)
+
+
+def export_person(lead_id: str) -> dict[str, Any]:
+    """Everything stored about the lead's person (GDPR Art. 15), as plain JSON."""
+    lead = repo.get_lead(lead_id)
+    state, _ = nurture.journey_state(lead_id)
+    task_ids = [r["task_id"] for r in (state or {}).get("runs", []) if r.get("task_id")]
+    return {
+        "lead": _plain(lead.attribute_values),
+        "history": [_plain(h.attribute_values) for h in repo.history_of(lead_id)],
+        "consents": nurture.ledger(lead_id)[0],
+        "journey": state,
+        "timeline": [_plain(e.attribute_values) for e in repo.timeline_of(lead_id, limit=1000)],
+        "tasks": [nurture.get_task(t).data for t in task_ids],
+        "exportedAt": clock.now().isoformat(),
+    }
+
+
+def erase_person(lead_id: str, *, actor: str) -> dict[str, int]:
+    """Remove personal data from every place it lives (GDPR Art. 17). The lead keeps its id,
+    stage and history skeleton (what the funnel counted), so controlling stays right."""
+    lead = repo.get_lead(lead_id)
+    removed = {"matchKeys": 0, "markers": 0, "timeline": 0, "tasks": 0, "history": 0}
+    keys = contact_keys(lead).all()
+    directory.remove_refs(keys, f"lead#{lead_id}")
+    removed["matchKeys"] = len(keys)
+    removed["markers"] = _delete_markers(lead)
+    removed["tasks"] = _delete_nurture(lead_id)
+    removed["timeline"] = _delete_timeline(lead_id)
+    removed["history"] = _anonymise_history(lead_id)
+    fields = {name: None for name in PERSONAL_FIELDS}
+    fields.update(erased_at=clock.now(), review_queue=None, review_sort=None, sla_bucket=None, sla_due=None)
+    lifecycle.record(repo.get_lead(lead_id), kind="erasure", actor=actor, reason="personal data erased",
+                     set_fields=fields)
+    events.publish("LeadErased", {"leadId": lead_id})
+    return removed
+
+
+def _delete_markers(lead: LeadModel) -> int:
+    names = []
+    email = normalize_email(lead.email)
+    if email:
+        names.append(f"email#{hashlib.sha256(email.encode()).hexdigest()}")
+    if lead.visitor_id:
+        names.append(f"visitor#{lead.visitor_id}")
+    count = 0
+    for name in names:
+        marker = repo.get_marker(name)
+        if marker is not None and marker.lead_id == lead.lead_id:
+            marker.delete()
+            count += 1
+    return count
+
+
+def _delete_nurture(lead_id: str) -> int:
+    state, _ = nurture.journey_state(lead_id)
+    task_ids = [r["task_id"] for r in (state or {}).get("runs", []) if r.get("task_id")]
+    with NurtureModel.batch_write() as batch:
+        for task_id in task_ids:
+            batch.delete(NurtureModel(f"task#{task_id}", "task"))
+        batch.delete(NurtureModel(f"lead#{lead_id}", "consent"))
+        batch.delete(NurtureModel(f"lead#{lead_id}", "journey"))
+    return len(task_ids)
+
+
+def _delete_timeline(lead_id: str) -> int:
+    items = list(TimelineModel.query(lead_id))
+    with TimelineModel.batch_write() as batch:
+        for item in items:
+            batch.delete(item)
+    return len(items)
+
+
+def _anonymise_history(lead_id: str) -> int:
+    """Reasons are free text (a rep may have typed a name): keep only their code. Details keep
+    only the dimensions the counters used (source, campaign, rep), never contact data."""
+    changed = 0
+    for item in repo.history_of(lead_id):
+        details = {"dims": item.details["dims"]} if item.details and "dims" in item.details else None
+        reason = reason_code(item.reason) if item.reason and item.kind == "stage" else None
+        if reason != item.reason or details != item.details:
+            item.update(actions=[HistoryModel.reason.set(reason) if reason else HistoryModel.reason.remove(),
+                                 HistoryModel.details.set(details) if details else HistoryModel.details.remove()])
+            changed += 1
+    return changed
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in values.items():
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif hasattr(value, "attribute_values"):
+            value = _plain(value.attribute_values)
+        out[key] = value
+    return out
+
+

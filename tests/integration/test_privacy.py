@@ -1,0 +1,54 @@
+"""GDPR: one person's data exported, then erased from every place, with the funnel still right."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers import graphql
+from tests.integration.test_nurturing import WITH_CONSENT, confirm_link, sweep, track
+from tests.integration.test_qualification import capture, drain_intake
+from tests.integration.test_scoring import score_all
+
+DIRTY = {**WITH_CONSENT, "message": "Bitte Angebot", "visitorId": "visitor-987654",
+         "consent": {"purposes": ["email_marketing", "tracking"], "textVersion": "v1"}}
+
+
+def test_export_then_erase_every_trace_and_the_counters_stay_right(aws):
+    from functions.graphql_api import handler as gql
+    from leadflow.services.controlling import reconcile
+    from leadflow.store import nurture
+    from leadflow.store.leads import history_of, timeline_of
+    from leadflow.store.models import MarkerModel, MatchModel
+
+    lead_id = capture(DIRTY)
+    drain_intake(aws)
+    score_all(aws)
+    track("GET", confirm_link(DIRTY["email"]))
+    sweep()
+    other = capture({**WITH_CONSENT, "email": "ole@brandt-spedition.de", "firstName": "Ole",
+                     "phone": "+49 40 3018888"})
+    drain_intake(aws)
+
+    export = graphql(gql, "query($id: ID!) { personalDataExport(id: $id) }", {"id": lead_id})
+    data = export["data"]["personalDataExport"]
+    assert data["lead"]["email"] == DIRTY["email"] and data["consents"] and data["history"]
+    denied = graphql(gql, "query($id: ID!) { personalDataExport(id: $id) }", {"id": lead_id}, role="marketing")
+    assert denied["data"] is None
+
+    erased = graphql(gql, "mutation($id: ID!) { eraseLead(id: $id) }", {"id": lead_id}, user="dpo")
+    assert "errors" not in erased, erased
+
+    lead = graphql(gql, "query($id: ID!) { lead(id: $id) { stage erasedAt firstName email phone company "
+                        "consents { purpose } journey { journeyId } timeline { type } score { total } } }",
+                   {"id": lead_id})["data"]["lead"]
+    assert lead["erasedAt"] and lead["stage"] == "MQL"
+    assert (lead["firstName"], lead["email"], lead["phone"], lead["company"]) == (None, None, None, None)
+    assert lead["consents"] == [] and lead["journey"] is None and lead["timeline"] == [] and lead["score"] is None
+    assert timeline_of(lead_id) == [] and nurture.ledger(lead_id) == ([], None)
+    everything = json.dumps([h.attribute_values for h in history_of(lead_id)], default=str)
+    for secret in (DIRTY["email"], DIRTY["firstName"], DIRTY["lastName"], "Angebot"):
+        assert secret not in everything
+    refs = [m.ref for m in MatchModel.scan()]
+    assert f"lead#{lead_id}" not in refs and f"lead#{other}" in refs
+    assert all(m.lead_id != lead_id for m in MarkerModel.scan() if m.marker.startswith(("email#", "visitor#")))
+    assert reconcile().ok
