@@ -13,7 +13,7 @@ from leadflow.services import lifecycle
 from leadflow.services.qualify import contact_keys
 from leadflow.store import directory, nurture
 from leadflow.store import leads as repo
-from leadflow.store.models import HistoryModel, LeadModel, MarkerModel, NurtureModel, TimelineModel
+from leadflow.store.models import HistoryModel, LeadModel, NurtureModel, TimelineModel
 
 # Every attribute of a lead item that says something about the person.
 PERSONAL_FIELDS = (
