@@ -4,6 +4,7 @@ while the anonymous funnel counters stay right (they never held personal data)."
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from leadflow.adapters import clock, events
@@ -120,3 +121,20 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+
+
+def apply_retention(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """Erase leads that stayed too long in a stage without converting (config/privacy.yaml).
+    Found through the by_stage index (stage_sort starts with the time the stage was entered)."""
+    from leadflow.services.rulesets import active_rules
+
+    now = now or clock.now()
+    erased: dict[str, int] = {}
+    for stage, cutoff in active_rules("privacy").cutoffs(now).items():
+        count = 0
+        for lead in LeadModel.by_stage.query(stage.value, LeadModel.stage_sort < repo.at_iso(cutoff),
+                                             filter_condition=LeadModel.erased_at.does_not_exist(), limit=limit):
+            erase_person(lead.lead_id, actor="system:retention")
+            count += 1
+        erased[stage.value] = count
+    return erased

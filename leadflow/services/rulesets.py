@@ -20,6 +20,7 @@ PARSERS = {
     "interests": "leadflow.domain.enrichment:InterestRules",
     "journeys": "leadflow.domain.journeys:JourneyBook",
     "plausibility": "leadflow.domain.plausibility:PlausibilityRules",
+    "privacy": "leadflow.domain.retention:RetentionRules",
     "routing": "leadflow.domain.routing:RoutingRules",
     "scoring": "leadflow.domain.scoring:ScoringRules",
     "sites": "leadflow.domain.tracking:Sites",

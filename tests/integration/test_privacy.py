@@ -52,3 +52,24 @@ def test_export_then_erase_every_trace_and_the_counters_stay_right(aws):
     assert f"lead#{lead_id}" not in refs and f"lead#{other}" in refs
     assert all(m.lead_id != lead_id for m in MarkerModel.scan() if m.marker.startswith(("email#", "visitor#")))
     assert reconcile().ok
+
+
+def test_retention_erases_only_unconverted_leads_past_their_limit(aws, monkeypatch):
+    from datetime import timedelta
+
+    from functions.retention import handler
+    from leadflow.adapters import clock
+    from leadflow.store.leads import get_lead
+    from tests.helpers import LambdaContext
+
+    junk = capture({"firstName": "asdf", "lastName": "asdf", "email": "test@test.com", "country": "DE"})
+    fresh = capture(WITH_CONSENT)
+    drain_intake(aws)
+    assert get_lead(junk).stage == "DISQUALIFIED"
+    assert handler({}, LambdaContext()) == {"DISQUALIFIED": 0, "LOST": 0, "RECYCLED": 0, "LEAD": 0}
+    later = clock.now() + timedelta(days=91)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert handler({}, LambdaContext())["DISQUALIFIED"] == 1
+    assert get_lead(junk).erased_at is not None and get_lead(junk).email is None
+    assert get_lead(fresh).email == WITH_CONSENT["email"]  # a LEAD has three years
+    assert handler({}, LambdaContext())["DISQUALIFIED"] == 0  # erased once
