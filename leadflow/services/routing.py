@@ -29,6 +29,7 @@ STATE_KEY = "all"  # one rotation across the reps of every team (credits are per
 SLA_SHARDS = 4
 MAX_ATTEMPTS = 6
 UNROUTED_GRACE = timedelta(minutes=5)
+UNROUTED_LOOKBACK = timedelta(days=1)
 
 
 def facts_of(lead: LeadModel) -> LeadFacts:
@@ -164,9 +165,11 @@ def _reassign_overdue(lead_id: str, now: datetime) -> bool:
 
 def _requeue_unrouted(now: datetime) -> int:
     """An MQL whose routing message was lost (enqueue failed after the transition)."""
-    cutoff = repo.at_iso(now - UNROUTED_GRACE)
+    # Only MQLs of the last day: cost follows the day's MQLs, not the backlog of owned leads;
+    # a lost message is caught by one of the ~288 sweeps of that day.
+    newest, oldest = repo.at_iso(now - UNROUTED_GRACE), repo.at_iso(now - UNROUTED_LOOKBACK)
     count = 0
-    for lead in LeadModel.by_stage.query(Stage.MQL.value, LeadModel.stage_sort < cutoff,
+    for lead in LeadModel.by_stage.query(Stage.MQL.value, LeadModel.stage_sort.between(oldest, newest),
                                          filter_condition=LeadModel.owner_id.does_not_exist()
                                          & LeadModel.queue_manager.does_not_exist(), limit=200):
         queues.send(get_settings().routing_queue_url, {"leadId": lead.lead_id, "version": int(lead.version)})

@@ -197,3 +197,27 @@ def test_fairness_report_shows_shares_against_weights(team):
     assert by_rep["rep-c"]["assigned"] == 4 and by_rep["rep-a"]["assigned"] == 2
     assert abs(by_rep["rep-c"]["deviation"]) < 0.01
     assert by_rep["rep-d"]["assigned"] == 0
+
+
+def test_an_mql_whose_routing_message_was_lost_is_sent_again(team, monkeypatch):
+    import boto3
+
+    from leadflow.adapters import clock
+    from leadflow.services.routing import sla_sweep
+
+    lead_id = new_mql()  # transitioned without a routing message, as if the send had failed
+    assert sla_sweep()["requeued"] == 0  # within the grace period
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert sla_sweep(later)["requeued"] == 1
+    messages = boto3.client("sqs").receive_message(QueueUrl=team_queue_url(), MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["leadId"] for m in messages] == [lead_id]
+    route(lead_id)
+    assert lead(lead_id).owner_id
+    assert sla_sweep(later)["requeued"] == 0
+
+
+def team_queue_url() -> str:
+    from leadflow.settings import get_settings
+
+    return get_settings().routing_queue_url
