@@ -282,17 +282,20 @@ def run_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
 
 
 def run_lead(lead_id: str, now: datetime) -> list[str]:
+    """Run what is due for one lead: skipped steps chain, a sent step ends the run (the next
+    one is at least its delay away). Reads the lead, its ledger and its state once; every
+    write is conditional on the state's version, so a concurrent sweep loses cleanly."""
     actions: list[str] = []
+    state, version = store.journey_state(lead_id)
+    if state is None:
+        return actions
+    lead = repo.find_lead(lead_id)
+    if lead is None:  # erased
+        store.save_journey_state(lead_id, {**state, "stopped": "erased"}, None, version)
+        return ["stop"]
+    ledger, _, _ = _ledger(lead_id)
+    book = _book()
     for _ in range(MAX_STEPS_PER_RUN):
-        lead = repo.find_lead(lead_id)
-        state, version = store.journey_state(lead_id)
-        if state is None:
-            return actions
-        if lead is None:  # erased
-            store.save_journey_state(lead_id, {**state, "stopped": "erased"}, None, version)
-            return [*actions, "stop"]
-        ledger, _, _ = _ledger(lead_id)
-        book = _book()
         decision = decide_next(book, _lead_state(lead, state, ledger, now), now)
         actions.append(decision.action)
         if decision.action in ("stop", "done"):
@@ -309,7 +312,8 @@ def run_lead(lead_id: str, now: datetime) -> list[str]:
         elif not _claim(lead_id, decision.journey_id, step.id):
             run.update(outcome="sent", why="ran before (recovered)")
         elif decision.action == "email":
-            run.update(outcome="sent", channel="email", message_id=_send_step(lead, decision, book, now))
+            run.update(outcome="sent", channel="email",
+                       message_id=_send_step(lead, ledger, decision, book, now))
             state.setdefault("sends", []).append({"at": now.isoformat(), "channel": "email"})
         else:
             run.update(outcome="task", channel=decision.channel.value,
@@ -317,6 +321,7 @@ def run_lead(lead_id: str, now: datetime) -> list[str]:
             state.setdefault("sends", []).append({"at": now.isoformat(), "channel": decision.channel.value})
         state.setdefault("runs", []).append(run)
         store.save_journey_state(lead_id, state, now, version)
+        version = 1 if version is None else version + 1  # what that conditional write made it
     return actions
 
 
@@ -330,7 +335,7 @@ def _claim(lead_id: str, journey_id: str, step_id: str) -> bool:
         return False
 
 
-def _send_step(lead: LeadModel, decision, book: JourneyBook, now: datetime) -> str:
+def _send_step(lead: LeadModel, ledger: ConsentLedger, decision, book: JourneyBook, now: datetime) -> str:
     from leadflow.domain.mail import content_title, render_email
     from leadflow.domain.tracking import add_open_pixel, rewrite_links
 
@@ -353,7 +358,6 @@ def _send_step(lead: LeadModel, decision, book: JourneyBook, now: datetime) -> s
     html = rewrite_links(mail.html, click_url)
     # A pixel is covert tracking: only with the `tracking` consent (TTDSG §25). A click is the
     # person's own answer to our mail and is recorded with the link.
-    ledger, _, _ = _ledger(lead.lead_id)
     if not book.settings.tracking.require_consent or ledger.allows(Purpose.TRACKING, now):
         open_token = sign_token({"purpose": "open", "lead_id": lead.lead_id, "step": decision.step.id},
                                 _secret(), timedelta(days=ttl.get("open", 180)))
