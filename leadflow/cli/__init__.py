@@ -35,7 +35,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         except ModuleNotFoundError as exc:
             if exc.name != f"leadflow.cli.{module_name}":
                 raise
-            continue  # command not built yet
+            continue  # a command module that is not installed (e.g. dev tools in a Lambda package)
         module.register(sub)
     return parser
 
