@@ -7,8 +7,7 @@ from datetime import datetime
 import strawberry
 
 from leadflow.api.permissions import principal_of, roles
-from leadflow.domain.access import Role
-from leadflow.services import nurture
+from leadflow.domain.access import MARKETING_TASK_QUEUE, Role
 
 TASK_ROLES = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
 
@@ -39,7 +38,9 @@ class Task:
 @strawberry.type
 class NurturingQuery:
     @strawberry.field(permission_classes=[TASK_ROLES], description="Tasks of an assignee (default: marketing).")
-    def tasks(self, assignee: str = nurture.TASK_ASSIGNEE, status: str = "open", first: int = 50) -> list[Task]:
+    def tasks(self, assignee: str = MARKETING_TASK_QUEUE, status: str = "open", first: int = 50) -> list[Task]:
+        from leadflow.services import nurture  # heavy (mail, journeys): only when used
+
         return [Task.from_dict(t) for t in nurture.tasks(assignee, status, max(1, min(first, 100)))]
 
 
@@ -53,6 +54,7 @@ class NurturingMutation:
         "and nurturing stops at once."))
     def withdraw_consent(self, info: strawberry.Info, id: strawberry.ID, note: str | None = None) -> bool:
         from leadflow.services import leads as lead_service
+        from leadflow.services import nurture
 
         principal = principal_of(info)
         if lead_service.lead_for(principal, str(id)) is None:
@@ -64,6 +66,8 @@ class NurturingMutation:
 
     @strawberry.mutation(permission_classes=[TASK_ROLES], description="Record the outcome of a call or letter.")
     def complete_task(self, info: strawberry.Info, id: strawberry.ID, outcome: str) -> Task:
+        from leadflow.services import nurture
+
         return Task.from_dict(nurture.complete_task(str(id), outcome, principal_of(info).user_id))
 
 

@@ -17,6 +17,8 @@ class Role(str, Enum):
 
 
 ALL_ROLES = frozenset(Role)
+# Phone calls and letters from journeys land on this shared task list of the marketing team.
+MARKETING_TASK_QUEUE = "marketing"
 # Roles that may see personal data of leads. Finance sees aggregates only.
 PERSONAL_DATA_ROLES = frozenset({Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN})
 

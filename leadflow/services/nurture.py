@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from pynamodb.exceptions import PutError
 
 from leadflow.adapters import clock, events, mailer
+from leadflow.domain.access import MARKETING_TASK_QUEUE
 from leadflow.domain.consent import (
     ConsentLedger,
     ConsentRecord,
@@ -52,7 +53,7 @@ from leadflow.store.models import LeadModel, MarkerModel
 
 log = logging.getLogger(__name__)
 
-TASK_ASSIGNEE = "marketing"  # phone and postal steps go to the marketing team's task list
+TASK_ASSIGNEE = MARKETING_TASK_QUEUE  # phone and postal steps go to the marketing team's task list
 MAX_STEPS_PER_RUN = 10  # skips can chain; a bound keeps one sweep invocation short
 GERMAN = {"DE", "AT", "CH", "LI", "LU"}
 
