@@ -38,11 +38,15 @@ class Unauthorized(Exception):
 
 
 def repo_root(start: Path | None = None) -> Path:
-    """The checkout the current working directory belongs to (falls back to the cwd)."""
+    """The checkout the current working directory belongs to; else the checkout this code runs
+    from (so `leadflow token` from another directory still matches `make dev`); else the cwd."""
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
         if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
             return candidate
+    installed = Path(__file__).resolve().parents[1]
+    if start is None and (installed / "template.yaml").exists():
+        return installed
     return here
 
 
