@@ -20,6 +20,7 @@ from leadflow.store.leads import encode_cursor
 
 SALES = roles(Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
 MANAGERS = roles(Role.SALES_MANAGER, Role.ADMIN)
+CREDIT = roles(Role.FINANCE, Role.SALES_MANAGER, Role.ADMIN)
 REJECTERS = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
 
 
@@ -107,6 +108,14 @@ class SalesMutation:
                           amount: float | None = None) -> Lead:
         return Lead.from_model(sales_service.close_opportunity(principal_of(info), str(id), won=won,
                                                                reason=reason, amount=amount))
+
+    @strawberry.mutation(permission_classes=[CREDIT], description=(
+        "Rate a lead's creditworthiness (good | poor | null = unknown); the score is recomputed."))
+    def set_creditworthiness(self, info: strawberry.Info, id: strawberry.ID, rating: str | None) -> bool:
+        from leadflow.services.scoring import set_creditworthiness
+
+        set_creditworthiness(str(id), rating, actor=principal_of(info).user_id)
+        return True
 
     @strawberry.mutation(permission_classes=[MANAGERS], description="Give an MQL to another rep.")
     def reassign_lead(self, info: strawberry.Info, id: strawberry.ID, rep_id: str, reason: str) -> Lead:

@@ -97,3 +97,19 @@ def hand_over_if_qualified(lead: LeadModel, rules: ScoringRules, *, contact_requ
 
 def request_rescore(lead_id: str) -> None:
     queues.send(get_settings().engagement_queue_url, {"leadId": lead_id, "type": RESCORE})
+
+
+CREDIT_RATINGS = ("good", "poor")
+
+
+def set_creditworthiness(lead_id: str, rating: str | None, *, actor: str) -> LeadModel:
+    """Finance or a credit-check integration rates the lead (seed 001: Bonität); the score follows."""
+    from leadflow.domain.errors import InvalidConfig
+
+    if rating is not None and rating not in CREDIT_RATINGS:
+        raise InvalidConfig(f"rating must be one of {', '.join(CREDIT_RATINGS)} or null", field="rating")
+    lead = repo.get_lead(lead_id)
+    lead = lifecycle.record(lead, kind="credit", actor=actor, reason=f"creditworthiness: {rating or 'unknown'}",
+                            set_fields={"creditworthiness": rating})
+    request_rescore(lead_id)
+    return lead

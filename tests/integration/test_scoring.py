@@ -145,3 +145,25 @@ def test_admin_publishes_new_scoring_rules_and_they_apply(aws):
     bad = graphql(gql, 'mutation($d: JSON!) { publishConfig(name: "scoring", document: $d) { version } }',
                   {"d": {**rules, "grades": []}})
     assert "grades" in bad["errors"][0]["message"]
+
+
+def test_finance_rates_creditworthiness_and_the_score_follows(aws):
+    from functions.graphql_api import handler as gql
+
+    lead_id = capture(COLD)
+    drain_intake(aws)
+    score_all(aws)
+    before = lead(lead_id).score_total
+    rated = graphql(gql, 'mutation($id: ID!) { setCreditworthiness(id: $id, rating: "poor") }', {"id": lead_id},
+                    role="finance")
+    assert rated == {"data": {"setCreditworthiness": True}}
+    score_all(aws)
+    after = lead(lead_id)
+    assert after.score_total == before - 30
+    assert {"factor": "creditworthiness: poor", "points": -30.0} in after.score["reasons"]
+    bad = graphql(gql, 'mutation($id: ID!) { setCreditworthiness(id: $id, rating: "AAA") }', {"id": lead_id},
+                  role="finance")
+    assert "rating must be one of" in bad["errors"][0]["message"]
+    denied = graphql(gql, 'mutation($id: ID!) { setCreditworthiness(id: $id, rating: "good") }', {"id": lead_id},
+                     role="sales_rep")
+    assert denied["data"] is None
