@@ -20,7 +20,6 @@ from leadflow.services import engagement, nurture
 
 app = APIGatewayHttpResolver()
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-MAX_EVENT_BYTES = 8 * 1024
 
 
 def _page(status: int, title: str, text: str) -> Response:
@@ -64,7 +63,7 @@ def click(token: str):
 
 @app.post("/events")
 def post_event():
-    from leadflow.domain.tracking import parse_event
+    from leadflow.domain.tracking import MAX_EVENT_BYTES, parse_event
 
     raw = app.current_event.decoded_body or ""
     if len(raw.encode()) > MAX_EVENT_BYTES:

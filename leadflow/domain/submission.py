@@ -138,3 +138,9 @@ def parse_submission(data: Any) -> LeadSubmission:
 
 def normalize_email(email: str | None) -> str | None:
     return email.strip().lower() if email else None
+
+
+def email_marker(email: str | None) -> str | None:
+    """The uniqueness marker of an address: its hash, so the marker holds no personal data."""
+    normalized = normalize_email(email)
+    return f"email#{hashlib.sha256(normalized.encode()).hexdigest()}" if normalized else None

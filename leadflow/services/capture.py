@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -10,7 +9,7 @@ from leadflow.adapters import clock, queues
 from leadflow.domain.controlling import counter_updates, with_dimensions
 from leadflow.domain.errors import Conflict
 from leadflow.domain.lifecycle import Stage, Transition
-from leadflow.domain.submission import LeadSubmission, normalize_email
+from leadflow.domain.submission import LeadSubmission, email_marker
 from leadflow.services.lifecycle import dimensions_of, stage_sort
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
@@ -75,10 +74,9 @@ def _markers(submission: LeadSubmission, lead_id: str, body_hash: str, now_s: in
                                    body_hash=body_hash, expires_at=now_s + IDEMPOTENCY_TTL_S))
     markers.append(MarkerModel(f"form#{submission.digest()}", lead_id=lead_id,
                                expires_at=now_s + FORM_MARKER_TTL_S))
-    email = normalize_email(submission.email)
-    if email:
-        digest = hashlib.sha256(email.encode()).hexdigest()  # no personal data in keys
-        markers.append(MarkerModel(f"email#{digest}", lead_id=lead_id))
+    marker = email_marker(submission.email)
+    if marker:
+        markers.append(MarkerModel(marker, lead_id=lead_id))
     return markers
 
 

@@ -3,13 +3,12 @@ while the anonymous funnel counters stay right (they never held personal data)."
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
 from leadflow.adapters import clock, events
 from leadflow.domain.controlling import reason_code
-from leadflow.domain.submission import normalize_email
+from leadflow.domain.submission import email_marker
 from leadflow.services import lifecycle
 from leadflow.services.qualify import contact_keys
 from leadflow.store import directory, nurture
@@ -62,10 +61,7 @@ def erase_person(lead_id: str, *, actor: str) -> dict[str, int]:
 
 
 def _delete_markers(lead: LeadModel) -> int:
-    names = []
-    email = normalize_email(lead.email)
-    if email:
-        names.append(f"email#{hashlib.sha256(email.encode()).hexdigest()}")
+    names = [name for name in (email_marker(lead.email),) if name]  # None without an address
     if lead.visitor_id:
         names.append(f"visitor#{lead.visitor_id}")
     count = 0
