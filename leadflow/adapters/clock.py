@@ -12,6 +12,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def from_iso(value: str | None) -> datetime | None:
+    """A stored ISO time back as a datetime; None stays None."""
+    return datetime.fromisoformat(value) if value else None
+
+
 def new_id() -> str:
     """Time-ordered, unguessable id: 48-bit milliseconds + 80 random bits, 26 chars base32."""
     ms = int(time.time() * 1000)

@@ -215,34 +215,27 @@ class Lead:
     def consents(self) -> list[ConsentRecord]:
         from leadflow.services.leads import consents_of
 
-        def at(value):
-            return datetime.fromisoformat(value) if value else None
-
-        records = consents_of(str(self.id))
-        return [ConsentRecord(purpose=r["purpose"], status=r["status"], text_version=r["text_version"],
-                              text_hash=r["text_hash"], form_id=r.get("form_id"), given_at=at(r["given_at"]),
-                              doi_sent_at=at(r.get("doi_sent_at")), confirmed_at=at(r.get("confirmed_at")),
-                              withdrawn_at=at(r.get("withdrawn_at")), withdrawn_via=r.get("withdrawn_via"),
-                              expires_at=at(r.get("expires_at"))) for r in records]
+        return [ConsentRecord(purpose=r.purpose.value, status=r.status.value, text_version=r.text_version,
+                              text_hash=r.text_hash, form_id=r.form_id, given_at=r.given_at,
+                              doi_sent_at=r.doi_sent_at, confirmed_at=r.confirmed_at, withdrawn_at=r.withdrawn_at,
+                              withdrawn_via=r.withdrawn_via, expires_at=r.expires_at)
+                for r in consents_of(str(self.id))]
 
     @strawberry.field(description="The nurturing journey: steps run, skipped, handed to people.")
     def journey(self) -> JourneyState | None:
+        from leadflow.adapters.clock import from_iso
         from leadflow.services.leads import journey_of
 
-        state, due_at = journey_of(str(self.id))
+        state, runs, due_at = journey_of(str(self.id))
         if state is None:
             return None
-
-        def at(value):
-            return datetime.fromisoformat(value) if value else None
-
         return JourneyState(
-            journey_id=state.get("journey_id"), entered_at=at(state.get("entered_at")),
-            next_step_due=at(due_at), stopped=state.get("stopped"),
-            unsubscribed_at=at(state.get("unsubscribed_at")), email_status=state.get("email_status", "ok"),
-            runs=[JourneyRun(step_id=r["step_id"], at=at(r["at"]), outcome=r["outcome"], channel=r.get("channel"),
-                             why=r.get("why"), opened_at=at(r.get("opened_at")), clicked_at=at(r.get("clicked_at")))
-                  for r in state.get("runs", [])])
+            journey_id=state.get("journey_id"), entered_at=from_iso(state.get("entered_at")),
+            next_step_due=due_at, stopped=state.get("stopped"),
+            unsubscribed_at=from_iso(state.get("unsubscribed_at")), email_status=state.get("email_status", "ok"),
+            runs=[JourneyRun(step_id=r.step_id, at=r.at, outcome=r.outcome,
+                             channel=r.channel.value if r.channel else None, why=r.why, opened_at=r.opened_at,
+                             clicked_at=r.clicked_at) for r in runs])
 
     @classmethod
     def from_model(cls, m: LeadModel) -> Lead:

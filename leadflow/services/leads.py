@@ -36,15 +36,22 @@ def timeline_of(lead_id: str, limit: int):
     return repo.timeline_of(lead_id, limit=limit)
 
 
-def consents_of(lead_id: str) -> list[dict]:
+def consents_of(lead_id: str):
+    """The lead's consent records (domain.consent.ConsentRecord), oldest first."""
+    from leadflow.domain.consent import ConsentRecord
     from leadflow.store.nurture import ledger
 
-    return ledger(lead_id)[0]
+    return [ConsentRecord.from_dict(r) for r in ledger(lead_id)[0]]
 
 
-def journey_of(lead_id: str) -> tuple[dict | None, str | None]:
-    """(journey state, next step due ISO) of a lead, or (None, None)."""
+def journey_of(lead_id: str):
+    """(journey state, its runs as domain.journeys.StepRun, next step due) or (None, (), None)."""
+    from leadflow.adapters.clock import from_iso
+    from leadflow.services.nurture import runs_of
     from leadflow.store.nurture import journey_item
 
     item = journey_item(lead_id)
-    return (item.data or {}, item.due_at) if item else (None, None)
+    if item is None:
+        return None, (), None
+    state = item.data or {}
+    return state, runs_of(state), from_iso(item.due_at)

@@ -104,10 +104,9 @@ def facts_of(lead: LeadModel) -> LeadFacts:
         region=enrichment.get("region"), macro_region=enrichment.get("macro_region"), language=language_of(lead))
 
 
-def _runs(state: dict[str, Any]) -> tuple[StepRun, ...]:
-    def at(value: str | None) -> datetime | None:
-        return datetime.fromisoformat(value) if value else None
-
+def runs_of(state: dict[str, Any]) -> tuple[StepRun, ...]:
+    """The steps a lead's journey state records (sent, handed to people, skipped)."""
+    at = clock.from_iso
     return tuple(StepRun(step_id=r["step_id"], at=at(r["at"]), outcome=r["outcome"],
                          channel=Channel(r["channel"]) if r.get("channel") else None,
                          opened_at=at(r.get("opened_at")), clicked_at=at(r.get("clicked_at")), why=r.get("why"))
@@ -117,10 +116,9 @@ def _runs(state: dict[str, Any]) -> tuple[StepRun, ...]:
 def _lead_state(lead: LeadModel, state: dict[str, Any], ledger: ConsentLedger, now: datetime) -> LeadState:
     return LeadState(
         facts=facts_of(lead), stage=lead.stage, consent=ledger.snapshot(now), journey_id=state.get("journey_id"),
-        entered_at=datetime.fromisoformat(state["entered_at"]) if state.get("entered_at") else None,
-        runs=_runs(state),
+        entered_at=clock.from_iso(state.get("entered_at")), runs=runs_of(state),
         sends=tuple(Send(datetime.fromisoformat(s["at"]), Channel(s["channel"])) for s in state.get("sends", [])),
-        unsubscribed_at=datetime.fromisoformat(state["unsubscribed_at"]) if state.get("unsubscribed_at") else None,
+        unsubscribed_at=clock.from_iso(state.get("unsubscribed_at")),
         email_status=state.get("email_status", "ok"), quality=lead.quality)
 
 

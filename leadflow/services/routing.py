@@ -4,7 +4,6 @@ The SLA sweep reassigns leads not accepted in time and alerts the manager."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -21,7 +20,7 @@ from leadflow.services.rulesets import active_rules
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store import routing as store
-from leadflow.store.models import HistoryModel, LeadModel
+from leadflow.store.models import HistoryModel, LeadModel, all_shards, shard
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ def _loads(rules: RoutingRules, today: date) -> dict[str, RepLoad]:
 
 
 def _sla_bucket(lead_id: str) -> str:
-    return f"sla#{int(hashlib.sha256(lead_id.encode()).hexdigest(), 16) % SLA_SHARDS}"
+    return shard("sla", lead_id, SLA_SHARDS)
 
 
 def route_lead(lead_id: str) -> RoutingDecision | None:
@@ -139,8 +138,8 @@ def sla_sweep(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Reassign assigned leads whose acceptance deadline passed; re-enqueue MQLs never routed."""
     now = now or clock.now()
     overdue = reassigned = 0
-    for shard in range(SLA_SHARDS):
-        for key in LeadModel.by_sla_due.query(f"sla#{shard}", LeadModel.sla_due < repo.at_iso(now), limit=limit):
+    for bucket in all_shards("sla", SLA_SHARDS):
+        for key in LeadModel.by_sla_due.query(bucket, LeadModel.sla_due < repo.at_iso(now), limit=limit):
             overdue += 1
             if _reassign_overdue(key.lead_id, now):
                 reassigned += 1

@@ -6,6 +6,8 @@ what the local stack and the tests provision from the same template.
 
 from __future__ import annotations
 
+import hashlib
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -29,6 +31,17 @@ class _Meta:
 
 
 _connection: Connection | None = None
+
+
+def shard(prefix: str, key: str, shards: int) -> str:
+    """The partition of a sparse index an item goes to: spread by a hash of its key over
+    `shards` partitions, so no single hot partition forms; readers query each shard."""
+    return f"{prefix}#{int(hashlib.sha256(key.encode()).hexdigest(), 16) % shards}"
+
+
+def all_shards(prefix: str, shards: int) -> list[str]:
+    """Every partition `shard(prefix, ..., shards)` can return."""
+    return [f"{prefix}#{n}" for n in range(shards)]
 
 
 def connection() -> Connection:

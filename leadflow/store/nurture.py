@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from leadflow.domain.errors import ConcurrentUpdate, NotFound
-from leadflow.store.models import NurtureModel
+from leadflow.store.models import NurtureModel, all_shards, shard
 
 DUE_SHARDS = 8
 
 
 def due_bucket(lead_id: str) -> str:
-    return f"due#{int(hashlib.sha256(lead_id.encode()).hexdigest(), 16) % DUE_SHARDS}"
+    return shard("due", lead_id, DUE_SHARDS)
 
 
 def _get(pk: str, sk: str) -> NurtureModel | None:
@@ -67,8 +66,8 @@ def due_leads(now: datetime, limit: int) -> list[str]:
     """Lead ids whose next step is due, from every shard of the sparse due index."""
     until = now.isoformat(timespec="seconds")
     out: list[str] = []
-    for shard in range(DUE_SHARDS):
-        for key in NurtureModel.by_due.query(f"due#{shard}", NurtureModel.due_at <= until, limit=limit):
+    for bucket in all_shards("due", DUE_SHARDS):
+        for key in NurtureModel.by_due.query(bucket, NurtureModel.due_at <= until, limit=limit):
             out.append(key.pk.removeprefix("lead#"))
     return out
 
