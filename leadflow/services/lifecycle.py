@@ -62,7 +62,7 @@ def transition(lead: LeadModel, to_stage: Stage, *, actor: str, reason: str | No
     fields.update(extra_fields or {})
     repo.apply_change(lead, expected_stage=from_stage.value, expected_version=lead.version,
                       set_fields=fields, history=history, counters=counters)
-    return _as_written(lead, fields, at)
+    return repo.as_written(lead, fields, at)
 
 
 def record(lead: LeadModel, *, kind: str, actor: str, reason: str | None = None,
@@ -75,13 +75,4 @@ def record(lead: LeadModel, *, kind: str, actor: str, reason: str | None = None,
                            to_stage=lead.stage, at=at, actor=actor, reason=reason, details=details)
     repo.apply_change(lead, expected_stage=lead.stage, expected_version=lead.version,
                       set_fields=set_fields or {}, history=history, counters=[])
-    return _as_written(lead, set_fields or {}, at)
-
-
-def _as_written(lead: LeadModel, fields: dict[str, Any], at: datetime) -> LeadModel:
-    """The lead as the transaction left it (it succeeded, so no need to read it again)."""
-    for name, value in fields.items():
-        setattr(lead, name, value)
-    lead.version = lead.version + 1
-    lead.updated_at = at
-    return lead
+    return repo.as_written(lead, set_fields or {}, at)

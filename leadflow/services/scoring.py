@@ -60,17 +60,19 @@ def handle_event(message: dict[str, Any]) -> str:
                               at=at, details=message.get("details") or None)
         state = add_event(state, event_type, at, rules)
     outcome = "scored"
+    fields = score_fields(lead, state, now, rules)
     try:
-        repo.apply_engagement(lead, set_fields=score_fields(lead, state, now, rules), event=event)
+        repo.apply_engagement(lead, set_fields=fields, event=event)
+        lead = repo.as_written(lead, fields)
     except repo.AlreadyRecorded:
         outcome = "duplicate"  # still check the hand-over: the first delivery may have failed after it
+        lead = repo.get_lead(lead.lead_id)
     except ConcurrentUpdate:
         raise  # the message returns to the queue and is retried on the new version
     if event is not None and event_type in ("email_open", "email_click") and (message.get("details") or {}).get("step"):
         from leadflow.services.nurture import mark_mail_engagement
 
         mark_mail_engagement(lead.lead_id, message["details"]["step"], event_type, event.at)
-    lead = repo.get_lead(lead.lead_id)
     handed_over = hand_over_if_qualified(lead, rules, contact_request=event_type == "contact_request")
     return "mql" if handed_over else outcome
 

@@ -73,6 +73,27 @@ def _cancellation_codes(exc: TransactWriteError) -> list[str | None]:
     return [r.code if r is not None else None for r in reasons]
 
 
+def lead_actions(set_fields: dict[str, Any], version: int, at: datetime | None = None) -> list:
+    """The update of a lead item: each field set (or removed when None), the version moved on,
+    and `updated_at` when the change is one a person would call an update."""
+    actions = [getattr(LeadModel, name).set(value) if value is not None else getattr(LeadModel, name).remove()
+               for name, value in set_fields.items()]
+    actions.append(LeadModel.version.set(version + 1))
+    if at is not None:
+        actions.append(LeadModel.updated_at.set(at))
+    return actions
+
+
+def as_written(lead: LeadModel, set_fields: dict[str, Any], at: datetime | None = None) -> LeadModel:
+    """The lead as `lead_actions` left it: a successful transaction needs no second read."""
+    for name, value in set_fields.items():
+        setattr(lead, name, value)
+    lead.version = lead.version + 1
+    if at is not None:
+        lead.updated_at = at
+    return lead
+
+
 def create_lead(lead: LeadModel, history: HistoryModel, markers: list[MarkerModel],
                 counters: list[CounterUpdate]) -> None:
     """Store a new lead with its first history entry and its uniqueness markers.
@@ -101,10 +122,7 @@ def apply_change(lead: LeadModel, *, expected_stage: str, expected_version: int,
                  set_fields: dict[str, Any], history: HistoryModel,
                  counters: list[CounterUpdate]) -> None:
     """Apply one change to a lead if it is still at (stage, version)."""
-    actions = [getattr(LeadModel, name).set(value) if value is not None else getattr(LeadModel, name).remove()
-               for name, value in set_fields.items()]
-    actions.append(LeadModel.version.set(expected_version + 1))
-    actions.append(LeadModel.updated_at.set(history.at))
+    actions = lead_actions(set_fields, expected_version, history.at)
     condition = (LeadModel.stage == expected_stage) & (LeadModel.version == expected_version)
     def build(tx: TransactWrite) -> None:
         tx.update(lead, actions=actions, condition=condition)
@@ -129,9 +147,7 @@ class AlreadyRecorded(Exception):
 
 def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: TimelineModel | None) -> None:
     """Put the event on the timeline and update the lead's score in one transaction."""
-    actions = [getattr(LeadModel, name).set(value) if value is not None else getattr(LeadModel, name).remove()
-               for name, value in set_fields.items()]
-    actions.append(LeadModel.version.set(lead.version + 1))
+    actions = lead_actions(set_fields, lead.version)
     condition = LeadModel.version == lead.version
     def build(tx: TransactWrite) -> None:
         if event is not None:

@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactWrite
 from leadflow.domain.controlling import CounterUpdate
 from leadflow.domain.errors import ConcurrentUpdate
 from leadflow.store.counters import counters_for
-from leadflow.store.leads import _add_counters, _cancellation_codes, at_iso, commit
+from leadflow.store.leads import _add_counters, _cancellation_codes, at_iso, commit, lead_actions
 from leadflow.store.models import HistoryModel, LeadModel, RoutingStateModel
 
 ROTATION = "rotation"
@@ -37,10 +37,7 @@ def assign(lead: LeadModel, *, set_fields: dict[str, Any], history: HistoryModel
            log: RoutingStateModel | None, expected_owner: str | None) -> None:
     """Assign (or reassign) in one transaction: the lead must still be at its version and
     owner, and the rotation at its version, or nothing is written."""
-    actions = [getattr(LeadModel, k).set(v) if v is not None else getattr(LeadModel, k).remove()
-               for k, v in set_fields.items()]
-    actions.append(LeadModel.version.set(lead.version + 1))
-    actions.append(LeadModel.updated_at.set(history.at))
+    actions = lead_actions(set_fields, lead.version, history.at)
     condition = (LeadModel.version == lead.version) & (LeadModel.stage == lead.stage)
     condition &= (LeadModel.owner_id == expected_owner) if expected_owner else LeadModel.owner_id.does_not_exist()
 
