@@ -34,6 +34,7 @@ from infra.lambda_runtime import HandlerUnavailable, LambdaRuntime
 from infra.pollers import QueuePoller
 from infra.scheduler import Scheduler
 from infra.template import Wiring, load_wiring
+from leadflow.runtime import reset_process_caches
 
 log = logging.getLogger("infra.local_stack")
 
@@ -202,7 +203,7 @@ class LocalStack:
         }
         self._set_env(environment)
 
-        _reset_process_caches()  # clients/settings cached under an earlier emulator (in-process use)
+        reset_process_caches()  # clients/settings cached under an earlier emulator (in-process use)
 
         if self.run_pollers:
             for subscription in self.wiring.subscriptions:
@@ -265,7 +266,7 @@ class LocalStack:
             except Exception:
                 log.debug("moto stop failed", exc_info=True)
         self._restore_env()
-        _reset_process_caches()
+        reset_process_caches()
         log.info("local stack stopped")
 
     def wait(self, wake: threading.Event | None = None) -> None:
@@ -381,26 +382,6 @@ def _moto_server() -> Any:
     one_backup_per_table()
     return LocalAwsServer(ip_address="127.0.0.1", port=0, verbose=False)
 
-
-def _reset_process_caches() -> None:
-    """Forget AWS clients, connections and settings the product code cached in this process
-    (they point at the previous emulator). Best effort: only what exists is reset."""
-    import importlib
-    import sys
-
-    for module_name, function in (("leadflow.settings", "get_settings.cache_clear"),
-                                  ("leadflow.adapters.aws", "reset_clients"),
-                                  ("leadflow.services.config", "clear_cache"),
-                                  ("leadflow.store.models", "reset_connections")):
-        if module_name not in sys.modules:
-            continue  # never imported: nothing cached
-        target: Any = importlib.import_module(module_name)
-        try:
-            for part in function.split("."):
-                target = getattr(target, part)
-            target()
-        except Exception:
-            log.debug("cache reset %s.%s failed", module_name, function, exc_info=True)
 
 
 def catch_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> threading.Event:

@@ -16,6 +16,8 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import pytest
 
+from leadflow.runtime import reset_process_caches
+
 LOCAL_PARAMETERS = {"PublicBaseUrl": "http://127.0.0.1:8000",
                     "TokenSecret": "test-secret-test-secret-test-secret-0000"}
 
@@ -34,22 +36,9 @@ def aws(monkeypatch):
         stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS)
         for key, value in stack.environment().items():
             monkeypatch.setenv(key, value)
-        _reset_process_caches()
+        reset_process_caches()
         yield stack
-        _reset_process_caches()
-
-
-def _reset_process_caches() -> None:
-    from leadflow.adapters.aws import reset_clients
-    from leadflow.services import config, predictive
-    from leadflow.settings import get_settings
-    from leadflow.store.models import reset_connections
-
-    predictive.clear_cache()
-    get_settings.cache_clear()
-    reset_clients()
-    config.clear_cache()
-    reset_connections()
+        reset_process_caches()
 
 
 @pytest.fixture
@@ -66,8 +55,8 @@ def aws_server(monkeypatch):
                           parameters=LOCAL_PARAMETERS)
         for key, value in stack.environment().items():
             monkeypatch.setenv(key, value)
-        _reset_process_caches()
+        reset_process_caches()
         yield stack
     finally:
-        _reset_process_caches()
+        reset_process_caches()
         server.stop()

@@ -41,18 +41,19 @@ def demo():
     from infra.emulator import one_backup_per_table
     from infra.provision import provision
     from infra.template import load_wiring
-    from tests.conftest import LOCAL_PARAMETERS, _reset_process_caches
+    from leadflow.runtime import reset_process_caches
+    from tests.conftest import LOCAL_PARAMETERS
 
     one_backup_per_table()
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS)
         for key, value in stack.environment().items():
             patch.setenv(key, value)
-        _reset_process_caches()
+        reset_process_caches()
         try:
             yield seed_demo()
         finally:
-            _reset_process_caches()
+            reset_process_caches()
 
 
 # --- the schema under test: the controlling area plus leads, with the production extensions -----
