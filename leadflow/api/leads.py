@@ -10,7 +10,7 @@ from leadflow.domain.access import ALL_ROLES, Role
 from leadflow.domain.lifecycle import Stage
 from leadflow.services import leads as lead_service
 from leadflow.services import review as review_service
-from leadflow.store.leads import encode_cursor
+from leadflow.store.leads import index_cursor
 
 REVIEWERS = roles(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 READ_LEADS = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
@@ -36,27 +36,18 @@ class LeadQuery:
     def leads(self, info: strawberry.Info, stage: Stage, first: int = 20, after: str | None = None
               ) -> LeadConnection:
         items, end_cursor = lead_service.leads_in_stage(principal_of(info), stage, first, after)
-        return connection(items, end_cursor, stage_cursor)
+        return connection(items, end_cursor, "by_stage")
 
     @strawberry.field(permission_classes=[REVIEWERS],
                       description="Leads the checks were unsure of, oldest first: correct, release or reject.")
     def review_queue(self, info: strawberry.Info, first: int = 20, after: str | None = None) -> LeadConnection:
         items, end_cursor = review_service.review_queue(principal_of(info), first, after)
-        return connection(items, end_cursor, review_cursor)
+        return connection(items, end_cursor, "by_review")
 
 
-def stage_cursor(model) -> str:
-    return encode_cursor({"lead_id": {"S": model.lead_id}, "stage": {"S": model.stage},
-                          "stage_sort": {"S": model.stage_sort}})
-
-
-def review_cursor(model) -> str:
-    return encode_cursor({"lead_id": {"S": model.lead_id}, "review_queue": {"S": model.review_queue or ""},
-                          "review_sort": {"S": model.review_sort or ""}})
-
-
-def connection(items, end_cursor, cursor_of) -> LeadConnection:
-    edges = [LeadEdge(cursor=cursor_of(m), node=Lead.from_model(m)) for m in items]
+def connection(items, end_cursor, index_name: str) -> LeadConnection:
+    """A page of leads read through `index_name`, each edge with the cursor that continues after it."""
+    edges = [LeadEdge(cursor=index_cursor(m, index_name), node=Lead.from_model(m)) for m in items]
     return LeadConnection(edges=edges, page_info=PageInfo(has_next_page=end_cursor is not None,
                                                           end_cursor=end_cursor))
 

@@ -13,25 +13,13 @@ from leadflow.api.permissions import principal_of, roles
 from leadflow.api.types import Lead, LeadConnection
 from leadflow.domain.access import Role
 from leadflow.domain.lifecycle import Stage
-from leadflow.services import review as review_service
 from leadflow.services import routing as routing_service
 from leadflow.services import sales as sales_service
-from leadflow.store.leads import encode_cursor
 
 SALES = roles(Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
 MANAGERS = roles(Role.SALES_MANAGER, Role.ADMIN)
 CREDIT = roles(Role.FINANCE, Role.SALES_MANAGER, Role.ADMIN)
 REJECTERS = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
-
-
-def owner_cursor(model) -> str:
-    return encode_cursor({"lead_id": {"S": model.lead_id}, "owner_id": {"S": model.owner_id or ""},
-                          "owner_sort": {"S": model.owner_sort or ""}})
-
-
-def queue_cursor(model) -> str:
-    return encode_cursor({"lead_id": {"S": model.lead_id}, "queue_manager": {"S": model.queue_manager or ""},
-                          "created_sort": {"S": model.created_sort or ""}})
 
 
 @strawberry.type(description="Leads per rep against their weight over a period: is the rotation fair?")
@@ -57,14 +45,14 @@ class SalesQuery:
     def my_leads(self, info: strawberry.Info, stage: Stage | None = None, first: int = 20,
                  after: str | None = None, rep_id: str | None = None) -> LeadConnection:
         items, end = sales_service.my_leads(principal_of(info), stage, first, after, rep_id)
-        return connection(items, end, owner_cursor)
+        return connection(items, end, "by_owner")
 
     @strawberry.field(permission_classes=[MANAGERS],
                       description="Leads waiting in the manager's queue (no eligible rep, key account owner away).")
     def team_queue(self, info: strawberry.Info, first: int = 20, after: str | None = None,
                    manager_id: str | None = None) -> LeadConnection:
         items, end = sales_service.team_queue(principal_of(info), first, after, manager_id)
-        return connection(items, end, queue_cursor)
+        return connection(items, end, "by_manager_queue")
 
     @strawberry.field(permission_classes=[MANAGERS], description="Rotation assignments per rep vs weights.")
     def fairness_report(self, from_: Annotated[date, strawberry.argument(name="from")], to: date
@@ -86,10 +74,7 @@ class SalesMutation:
         "Reject a lead. In the review queue (marketing): disqualified with the reason. "
         "A rep's lead: back to nurturing (recycle: true, the default) or disqualified."))
     def reject_lead(self, info: strawberry.Info, id: strawberry.ID, reason: str, recycle: bool = True) -> Lead:
-        principal = principal_of(info)
-        if review_service.is_in_review(str(id)) and principal.role in review_service.REVIEWERS:
-            return Lead.from_model(review_service.reject_in_review(principal, str(id), reason))
-        return Lead.from_model(sales_service.reject_lead(principal, str(id), reason, recycle))
+        return Lead.from_model(sales_service.reject_lead(principal_of(info), str(id), reason, recycle))
 
     @strawberry.mutation(permission_classes=[SALES], description="SAL -> SQL with budget, authority, need, timeline.")
     def qualify_lead(self, info: strawberry.Info, id: strawberry.ID, budget: str | None = None,

@@ -38,15 +38,17 @@ def review_queue(principal: Principal, first: int, after: str | None) -> tuple[l
     return items, encode_cursor(result.last_evaluated_key)
 
 
-def is_in_review(lead_id: str) -> bool:
-    lead = repo.find_lead(lead_id)
+def in_review(lead: LeadModel | None) -> bool:
     return lead is not None and lead.review_queue == REVIEW_QUEUE
 
 
 def _in_review(lead_id: str) -> LeadModel:
-    lead = repo.get_lead(lead_id)
-    if lead.review_queue != REVIEW_QUEUE:
-        raise IllegalTransition(f"lead {lead_id} is not in the review queue (quality {lead.quality})",
+    return _checked_in_review(repo.get_lead(lead_id))
+
+
+def _checked_in_review(lead: LeadModel) -> LeadModel:
+    if not in_review(lead):
+        raise IllegalTransition(f"lead {lead.lead_id} is not in the review queue (quality {lead.quality})",
                                 field="id")
     return lead
 
@@ -90,9 +92,10 @@ def release_lead(principal: Principal, lead_id: str) -> LeadModel:
     return lead
 
 
-def reject_in_review(principal: Principal, lead_id: str, reason: str) -> LeadModel:
+def reject_in_review(principal: Principal, lead: LeadModel, reason: str) -> LeadModel:
+    """`lead` as read by the caller (services.sales.reject_lead decides between the two rejections)."""
     principal.require(*REVIEWERS)
-    lead = _in_review(lead_id)
+    lead = _checked_in_review(lead)
     return lifecycle.transition(lead, Stage.DISQUALIFIED, actor=principal.user_id,
                                 reason=f"rejected in review: {reason.strip()}" if reason.strip() else "",
                                 extra_fields={"quality": Quality.IMPLAUSIBLE.value, **_OUT_OF_QUEUE})

@@ -20,8 +20,11 @@ _NO_SLA = {"sla_bucket": None, "sla_due": None}
 
 
 def _own_lead(principal: Principal, lead_id: str) -> LeadModel:
+    return _checked_own(principal, repo.find_lead(lead_id), lead_id)
+
+
+def _checked_own(principal: Principal, lead: LeadModel | None, lead_id: str) -> LeadModel:
     principal.require(*SALES)
-    lead = repo.find_lead(lead_id)
     # a rep must not learn whether another rep's lead exists: same answer as for a missing one
     if lead is None or (principal.role is Role.SALES_REP and lead.owner_id != principal.user_id):
         raise NotFound(f"no lead {lead_id} in your queue", field="id")
@@ -72,8 +75,15 @@ def accept_lead(principal: Principal, lead_id: str) -> LeadModel:
 
 
 def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool) -> LeadModel:
-    """Back to nurturing (RECYCLED, the reason visible to marketing) or out (DISQUALIFIED)."""
-    lead = _own_lead(principal, lead_id)
+    """A lead in the review queue, rejected by a reviewer, is disqualified with the reason. A
+    rep's lead goes back to nurturing (RECYCLED, the reason visible to marketing) or out
+    (DISQUALIFIED). One read decides which."""
+    from leadflow.services import review
+
+    lead = repo.find_lead(lead_id)
+    if review.in_review(lead) and principal.role in review.REVIEWERS:
+        return review.reject_in_review(principal, lead, reason)
+    lead = _checked_own(principal, lead, lead_id)
     if lead.stage not in (Stage.MQL.value, Stage.SAL.value, Stage.SQL.value):
         raise IllegalTransition(f"a lead in stage {lead.stage} cannot be rejected; close the opportunity",
                                 field="id")

@@ -212,6 +212,15 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return value
 
 
+def index_cursor(item: LeadModel, index_name: str) -> str:
+    """The cursor that continues a Query on that index after `item`: the table key plus the
+    index's keys, exactly what DynamoDB returns as LastEvaluatedKey."""
+    key = {"lead_id": {"S": item.lead_id}}
+    for name, attribute in getattr(LeadModel, index_name).Meta.attributes.items():
+        key[attribute.attr_name] = {"S": getattr(item, name) or ""}
+    return encode_cursor(key)
+
+
 def leads_in_stage(stage: str, first: int, after: str | None) -> tuple[list[LeadModel], str | None]:
     """One page of the leads in a stage, newest first, through the by_stage index."""
     result = LeadModel.by_stage.query(

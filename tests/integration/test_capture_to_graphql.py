@@ -99,12 +99,13 @@ def test_leads_are_paged_by_stage_through_the_index(aws):
 
     ids = [json.loads(capture({**ANNA, "email": f"p{i}.meier@schmidt-logistik.de"})["body"])["id"] for i in range(5)]
     query = """query($after: String) { leads(stage: LEAD, first: 2, after: $after) {
-        edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
+        edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
     seen, after = [], None
     for _ in range(5):
         page = graphql(gql, query, {"after": after})["data"]["leads"]
         seen += [e["node"]["id"] for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
+        assert page["edges"][-1]["cursor"] == page["pageInfo"]["endCursor"]  # an edge's cursor continues after it
         after = page["pageInfo"]["endCursor"]
     assert seen == list(reversed(ids))
