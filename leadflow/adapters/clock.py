@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from datetime import UTC, datetime
 
@@ -28,7 +27,3 @@ def new_id() -> str:
         number, rem = divmod(number, 32)
         chars.append(alphabet[rem])
     return "".join(reversed(chars))
-
-
-def token_urlsafe(n: int = 24) -> str:
-    return secrets.token_urlsafe(n)

@@ -67,10 +67,6 @@ class Transition:
     reason: str | None = None
 
 
-def allowed_targets(stage: Stage) -> frozenset[Stage]:
-    return TRANSITIONS[stage]
-
-
 def check_transition(from_stage: Stage, to_stage: Stage, reason: str | None) -> None:
     """Raise IllegalTransition unless from -> to is in the table (and has a reason if it must)."""
     if to_stage not in TRANSITIONS[from_stage]:

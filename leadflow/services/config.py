@@ -112,11 +112,6 @@ def publish(name: str, document: dict[str, Any], *, author: str, comment: str | 
     return version
 
 
-def publish_file(name: str, *, author: str) -> int:
-    """Publish the shipped file as a new version (e.g. after editing it in the repo)."""
-    return publish(name, load_file(name), author=author, comment=f"from config/{name}.yaml")
-
-
 def clear_cache() -> None:
     _cache.clear()
     _shipped.clear()

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from leadflow.adapters import clock, events
 from leadflow.domain.access import Principal, Role
-from leadflow.domain.errors import Forbidden, IllegalTransition, NotFound
+from leadflow.domain.errors import IllegalTransition, NotFound
 from leadflow.domain.lifecycle import Stage
 from leadflow.services import lifecycle
 from leadflow.store import leads as repo
@@ -147,8 +147,3 @@ def close_opportunity(principal: Principal, lead_id: str, *, won: bool, reason: 
                                 extra_fields={"opportunity": opportunity, "close_reason": reason})
     events.publish("OpportunityLost", {"leadId": lead.lead_id, "reason": reason})
     return lead
-
-
-def require_manager(principal: Principal) -> None:
-    if principal.role not in MANAGERS:
-        raise Forbidden("only sales managers and admins may do this", field="role")
