@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -221,19 +222,20 @@ def unsubscribe(token: str, *, via: str) -> str:
 def withdraw_all(lead_id: str, *, via: str, now: datetime | None = None) -> None:
     now = now or clock.now()
     for _ in range(5):
+        ledger, _, version = _ledger(lead_id)
+        if version is None:
+            break
         try:
-            ledger, _, version = _ledger(lead_id)
-            if version is not None:
-                store.save_ledger(lead_id, [r.to_dict() for r in ledger.withdraw_all(now, via=via).records],
-                                  version)
-            state, state_version = store.journey_state(lead_id)
-            state = state or {"journey_id": None, "runs": [], "sends": []}
-            if not state.get("unsubscribed_at"):
-                state["unsubscribed_at"] = now.isoformat()
-            store.save_journey_state(lead_id, state, None, state_version)
+            store.save_ledger(lead_id, [r.to_dict() for r in ledger.withdraw_all(now, via=via).records], version)
             break
         except ConcurrentUpdate:
             continue
+
+    def unsubscribed(state: dict[str, Any]) -> None:
+        state.setdefault("unsubscribed_at", now.isoformat())
+        return None  # out of the due index: no step runs again
+
+    _change_state(lead_id, unsubscribed, create=True)
     _note(lead_id, "consent", f"marketing consent withdrawn ({via})")
     events.publish("ConsentWithdrawn", {"leadId": lead_id, "via": via})
 
@@ -242,12 +244,33 @@ def mark_address(lead_id: str, status: str) -> None:
     """SES said the address bounced or the person complained: no more mail to it."""
     if status == "complained":
         withdraw_all(lead_id, via="complaint")
+
+    def marked(state: dict[str, Any]) -> None:
+        state["email_status"] = status
+        return None
+
+    _change_state(lead_id, marked, create=True)
+
+
+NO_CHANGE = object()
+
+
+def _change_state(lead_id: str, change: Callable[[dict[str, Any]], Any], *, create: bool) -> None:
+    """Read, change and write a lead's journey state, again when a concurrent writer got there
+    first (5 attempts). `change` edits the state and returns when the next step is due (None:
+    out of the due index), or NO_CHANGE to write nothing. Without a state: start an empty one
+    (`create`) or do nothing."""
     for _ in range(5):
         state, version = store.journey_state(lead_id)
-        state = state or {"journey_id": None, "runs": [], "sends": []}
-        state["email_status"] = status
+        if state is None:
+            if not create:
+                return
+            state = {"journey_id": None, "runs": [], "sends": []}
+        due = change(state)
+        if due is NO_CHANGE:
+            return
         try:
-            store.save_journey_state(lead_id, state, None, version)
+            store.save_journey_state(lead_id, state, due, version)
             return
         except ConcurrentUpdate:
             continue
@@ -416,24 +439,17 @@ def open_token(token: str) -> tuple[str, str]:
 def mark_mail_engagement(lead_id: str, step_id: str, kind: str, at: datetime) -> None:
     """An open or click on a journey mail: conditions like 'last mail not opened' read it."""
     field = "opened_at" if kind == "email_open" else "clicked_at"
-    for _ in range(5):
-        state, version = store.journey_state(lead_id)
-        if not state:
-            return
+
+    def engaged(state: dict[str, Any]) -> Any:
         run = next((r for r in state.get("runs", []) if r.get("step_id") == step_id), None)
         if run is None or run.get(field):
-            return
+            return NO_CHANGE
         run[field] = at.isoformat()
         if field == "clicked_at" and not run.get("opened_at"):
             run["opened_at"] = at.isoformat()  # a click proves the mail was opened
-        due = None
-        if not state.get("stopped") and not state.get("unsubscribed_at"):
-            due = at
-        try:
-            store.save_journey_state(lead_id, state, due, version)
-            return
-        except ConcurrentUpdate:
-            continue
+        return None if state.get("stopped") or state.get("unsubscribed_at") else at
+
+    _change_state(lead_id, engaged, create=False)
 
 
 # ----------------------------------------------------------------- tasks
