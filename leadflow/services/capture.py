@@ -28,7 +28,7 @@ class CaptureResult:
     created: bool
 
 
-def capture_lead(submission: LeadSubmission, *, body_hash: str | None = None) -> CaptureResult:
+def capture_lead(submission: LeadSubmission) -> CaptureResult:
     """Store the lead (stage LEAD, quality pending) and enqueue it for qualification.
 
     The same idempotency key, the same form submission or the same email address
@@ -36,20 +36,21 @@ def capture_lead(submission: LeadSubmission, *, body_hash: str | None = None) ->
     idempotency key with a different body is a Conflict."""
     now = clock.now()
     lead_id = clock.new_id()
-    body_hash = body_hash or submission.digest()
-    markers = _markers(submission, lead_id, body_hash, int(now.timestamp()))
+    digest = submission.digest()  # the same submission sent again has the same digest
+    markers = _markers(submission, lead_id, digest, int(now.timestamp()))
     lead = _lead_from(submission, lead_id, now)
+    dims = dimensions_of(lead)
     history = HistoryModel(lead_id, 1, kind="stage", from_stage=None, to_stage=Stage.LEAD.value, at=now,
                            actor="system:capture", reason=f"form {submission.form_id or 'unknown'}",
-                           details=with_dimensions({"form": submission.form_id}, dimensions_of(lead)))
+                           details=with_dimensions({"form": submission.form_id}, dims))
     counters = counter_updates(Transition(lead_id, None, Stage.LEAD, now, "system:capture"),
-                               dimensions_of(lead), get_settings().company_timezone, captured_at=now)
+                               dims, get_settings().company_timezone, captured_at=now)
     try:
         repo.create_lead(lead, history, markers, counters)
     except repo.MarkerTaken as taken:
-        existing_id, marker = _existing_lead_for(taken.markers, body_hash)
+        existing_id, marker = _existing_lead_for(taken.markers, digest)
         if marker.startswith("email#"):  # the same person with a new form: merge what is new
-            _enqueue_merge(existing_id, submission)
+            _enqueue_merge(existing_id, submission, digest)
         return CaptureResult(existing_id, created=False)
     try:
         queues.enqueue_intake(lead_id)
@@ -58,21 +59,21 @@ def capture_lead(submission: LeadSubmission, *, body_hash: str | None = None) ->
     return CaptureResult(lead_id, created=True)
 
 
-def _enqueue_merge(lead_id: str, submission: LeadSubmission) -> None:
+def _enqueue_merge(lead_id: str, submission: LeadSubmission, digest: str) -> None:
     update = submission.model_dump(exclude={"idempotency_key", "consent", "email", "form_id"}, exclude_none=True)
     try:
         queues.send(get_settings().intake_queue_url,
-                    {"leadId": lead_id, "merge": update, "submissionId": submission.digest()[:16]})
+                    {"leadId": lead_id, "merge": update, "submissionId": digest[:16]})
     except Exception:
         log.exception("enqueue of a resubmission failed", extra={"lead_id": lead_id})
 
 
-def _markers(submission: LeadSubmission, lead_id: str, body_hash: str, now_s: int) -> list[MarkerModel]:
+def _markers(submission: LeadSubmission, lead_id: str, digest: str, now_s: int) -> list[MarkerModel]:
     markers = []
     if submission.idempotency_key:
         markers.append(MarkerModel(f"idem#{submission.idempotency_key}", lead_id=lead_id,
-                                   body_hash=body_hash, expires_at=now_s + IDEMPOTENCY_TTL_S))
-    markers.append(MarkerModel(f"form#{submission.digest()}", lead_id=lead_id,
+                                   body_hash=digest, expires_at=now_s + IDEMPOTENCY_TTL_S))
+    markers.append(MarkerModel(f"form#{digest}", lead_id=lead_id,
                                expires_at=now_s + FORM_MARKER_TTL_S))
     marker = email_marker(submission.email)
     if marker:
