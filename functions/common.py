@@ -20,6 +20,21 @@ metrics = Metrics()
 warnings.filterwarnings("ignore", "No application metrics to publish")
 
 
+def scheduled_handler(job: Callable[[], dict], name: str) -> Callable[[dict, Any], dict]:
+    """A Lambda handler for an EventBridge schedule: run the job, log its summary (ids and
+    counts only), return it."""
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict, context: Any) -> dict:
+        summary = job()
+        logger.info(name, extra={"summary": summary})
+        return summary
+
+    return handler
+
+
 def sqs_batch_handler(record_handler: Callable[[Any], None]) -> Callable[[dict, Any], dict]:
     """A Lambda handler for an SQS batch: each message on its own, failures reported per
     message (ReportBatchItemFailures), so one poison message never blocks the batch."""

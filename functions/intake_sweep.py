@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from functions.common import logger, metrics, tracer
+from functions.common import scheduled_handler
 from leadflow.services.intake import requeue_stalled
 
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event, context):
-    return requeue_stalled()
+handler = scheduled_handler(requeue_stalled, "intake sweep")

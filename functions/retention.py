@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from functions.common import logger, metrics, tracer
+from functions.common import scheduled_handler
 from leadflow.services.privacy import apply_retention
 
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event, context):
-    erased = apply_retention()
-    logger.info("retention", extra={"erased": erased})
-    return erased
+handler = scheduled_handler(apply_retention, "retention")

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from functions.common import logger, metrics, tracer
+from functions.common import scheduled_handler
 from leadflow.services.routing import sla_sweep
 
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event, context):
-    result = sla_sweep()
-    logger.info("sla sweep", extra=result)
-    return result
+handler = scheduled_handler(sla_sweep, "sla sweep")
