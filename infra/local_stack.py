@@ -28,6 +28,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Self
 
+from infra import iam_probe
 from infra.auth import JwtAuthorizer, dev_secret, issue_token
 from infra.gateway import DevHandler, Gateway, GatewayServer, HttpRequest, HttpResponse
 from infra.lambda_runtime import HandlerUnavailable, LambdaRuntime
@@ -161,6 +162,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
         self.secret = self.secret or dev_secret()
         self.wiring = self._wiring or load_wiring(parameters=self.parameters)
+        iam_probe.install(self.wiring)  # records AWS calls per function when LEADFLOW_AWS_CALL_LOG is set
         self.runtime = LambdaRuntime(self.wiring, region=self.region, stack_name=self.stack_name,
                                      overrides=self.handler_overrides)
         self.gateway = Gateway(self.wiring.routes, self.runtime, JwtAuthorizer(self.secret))

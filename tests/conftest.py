@@ -60,3 +60,49 @@ def aws_server(monkeypatch):
     finally:
         reset_process_caches()
         server.stop()
+
+
+# ------------------------------------------------------------------ IAM probe
+# Every AWS call a handler makes during the suite (in process and in `leadflow dev`
+# subprocesses) is recorded and, at the end, checked against that function's policies in
+# the transformed template: moto checks no IAM policy. A call the policy does not allow
+# fails the run; unused grants are listed in .leadflow/iam-probe.txt.
+def _is_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config):
+    from infra import iam_probe
+    from infra.template import load_wiring
+
+    if not _is_xdist_worker(config) and not os.environ.get(iam_probe.LOG_DIR_ENV):
+        import tempfile
+
+        os.environ[iam_probe.LOG_DIR_ENV] = tempfile.mkdtemp(prefix="leadflow-iam-")
+    config._iam_probe_dir = os.environ[iam_probe.LOG_DIR_ENV]
+    iam_probe.install(load_wiring(parameters={"Stage": "dev"}))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _is_xdist_worker(session.config):
+        return
+    from pathlib import Path
+
+    from infra import iam_probe
+    from infra.template import REPO_ROOT, load_wiring
+
+    calls = iam_probe.read_calls(Path(session.config._iam_probe_dir))
+    if not calls:
+        return
+    report = iam_probe.check(calls, load_wiring(parameters={"Stage": "dev"}))
+    out = REPO_ROOT / ".leadflow" / "iam-probe.txt"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(report.text() + "\n")
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.write_line("")
+        terminal.write_line(report.text().splitlines()[0] + f" (details: {out.relative_to(REPO_ROOT)})")
+        for call in report.denied:
+            terminal.write_line(f"  NOT PERMITTED  {call.function}: {call.action} on {call.resource}", red=True)
+    if report.denied and session.exitstatus == 0:
+        session.exitstatus = 1
