@@ -123,7 +123,8 @@ def _ses_notifications(event: dict) -> dict:
     handled = 0
     for record in event["Records"]:
         message = json.loads(record["Sns"]["Message"])
-        kind = message.get("notificationType")
+        # Configuration-set event publishing says `eventType`; identity notifications `notificationType`.
+        kind = message.get("eventType") or message.get("notificationType")
         if kind == "Bounce" and message.get("bounce", {}).get("bounceType") == "Permanent":
             recipients, status = message["bounce"].get("bouncedRecipients", []), "bounced"
         elif kind == "Complaint":

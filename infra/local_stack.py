@@ -32,6 +32,7 @@ from infra import iam_probe
 from infra.auth import JwtAuthorizer, dev_secret, issue_token
 from infra.gateway import DevHandler, Gateway, GatewayServer, HttpRequest, HttpResponse
 from infra.lambda_runtime import HandlerUnavailable, LambdaRuntime
+from infra.mail_feedback import MailFeedback
 from infra.pollers import QueuePoller
 from infra.scheduler import Scheduler
 from infra.template import Wiring, load_wiring
@@ -94,6 +95,7 @@ class LocalStack:
         self.gateway: Gateway | None = None
         self.stack: Any = None  # infra.provision.Stack
         self.scheduler: Scheduler | None = None
+        self.mail_feedback: MailFeedback | None = None
         self.pollers: list[QueuePoller] = []
         self.startup_seconds: float | None = None
         self._server: GatewayServer | None = None
@@ -217,7 +219,10 @@ class LocalStack:
                     visibility_timeout=self.visibility_timeout))
         self.scheduler = Scheduler(self.wiring.schedules, runtime=self.runtime, region=self.region,
                                    stack_name=self.stack_name, speed=self.speed)
+        self.mail_feedback = MailFeedback(self.wiring, self.runtime, sender=os.environ.get("SENDER_EMAIL", ""),
+                                          topic_arn=lambda logical: self.stack.physical[logical].ref)
         self._register_dev_routes()
+        self.mail_feedback.start()
         for poller in self.pollers:
             poller.start()
         if self.run_schedules:
@@ -251,6 +256,8 @@ class LocalStack:
             poller.signal_stop()
         if self.scheduler is not None:
             self.scheduler.signal_stop()
+        if self.mail_feedback is not None:
+            self.mail_feedback.signal_stop()
         for poller in self.pollers:
             # A poller inside a handler finishes its batch (and deletes what succeeded); one that is
             # only long-polling would return within ~2 s and take nothing: don't wait for it.

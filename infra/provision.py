@@ -25,6 +25,8 @@ _PROVISIONED = (
     "AWS::SQS::Queue",
     "AWS::Events::EventBus",
     "AWS::SES::EmailIdentity",
+    "AWS::SES::ConfigurationSet",
+    "AWS::SNS::Topic",
 )
 
 
@@ -177,6 +179,13 @@ def _create(stack: Stack, clients: _Clients, logical_id: str, res: dict[str, Any
         else:
             clients.ses.verify_domain_identity(Domain=identity)
         return Physical(ref=identity)
+    if kind == "AWS::SES::ConfigurationSet":
+        name = stack.resolve(props["Name"])
+        clients.ses.create_configuration_set(ConfigurationSet={"Name": name})
+        return Physical(ref=name)
+    if kind == "AWS::SNS::Topic":
+        arn = clients.sns.create_topic(Name=f"{stack.name}-{logical_id}")["TopicArn"]
+        return Physical(ref=arn, attributes={"TopicName": f"{stack.name}-{logical_id}"})
     raise ValueError(kind)
 
 

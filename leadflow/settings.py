@@ -29,6 +29,7 @@ class Settings:
     routing_queue_url: str
     event_bus_name: str
     sender_email: str
+    mail_configuration_set: str  # bounces and complaints of every mail reach the track function
     allowed_origins: tuple[str, ...]
     company_timezone: str
 
@@ -64,6 +65,7 @@ def get_settings() -> Settings:
         routing_queue_url=_env("ROUTING_QUEUE_URL"),
         event_bus_name=_env("EVENT_BUS_NAME", "leadflow"),
         sender_email=_env("SENDER_EMAIL", "leads@example.com"),
+        mail_configuration_set=_env("MAIL_CONFIGURATION_SET"),
         allowed_origins=tuple(o.strip() for o in _env("ALLOWED_ORIGINS").split(",") if o.strip()),
         company_timezone=_env("LEADFLOW_TIMEZONE", "Europe/Berlin"),
     )

@@ -12,7 +12,8 @@ from leadflow.settings import get_settings
 def send_mail(*, to: str, subject: str, html: str, text: str, headers: dict[str, str] | None = None,
               sender_name: str = "Leadflow") -> str:
     """Returns the SES message id. Addresses and subject are header-safe (capture refuses CR/LF)."""
-    sender = get_settings().sender_email
+    settings = get_settings()
+    sender = settings.sender_email
     message = EmailMessage()
     message["From"] = formataddr((sender_name, sender))
     message["To"] = to
@@ -22,6 +23,7 @@ def send_mail(*, to: str, subject: str, html: str, text: str, headers: dict[str,
         message[name] = value
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    extra = {"ConfigurationSetName": settings.mail_configuration_set} if settings.mail_configuration_set else {}
     response = client("ses").send_raw_email(Source=sender, Destinations=[to],
-                                            RawMessage={"Data": message.as_bytes()})
+                                            RawMessage={"Data": message.as_bytes()}, **extra)
     return response["MessageId"]

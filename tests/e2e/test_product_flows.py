@@ -181,3 +181,20 @@ def test_funnel_numbers_equal_a_recount_from_the_histories(stack):
                              str(stack.state_file)], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "drift: none" in result.stdout
+
+
+def test_a_bounce_from_ses_stops_mail_to_the_address(stack):
+    """SES -> configuration set -> SNS topic -> track function, as template.yaml wires it: the local
+    stack bounces mail to the SES mailbox simulator's bounce address along that path."""
+    bouncing = {**CONSENTING, "firstName": "Bruno", "lastName": "Brandt", "company": "Brandt Metallbau GmbH",
+                "phone": None, "email": "bounce@simulator.amazonses.com"}
+    bouncing = {k: v for k, v in bouncing.items() if v is not None}
+    lead_id = capture(stack, bouncing)
+    eventually(lambda: mailbox(stack, bouncing["email"]), 30, message="the DOI mail to the simulator")
+    query = "query($id: ID!) { lead(id: $id) { journey { emailStatus } } }"
+
+    def status() -> str | None:
+        journey = gql(stack, query, {"id": lead_id})["data"]["lead"]["journey"]
+        return journey and journey["emailStatus"]
+
+    assert eventually(lambda: status() == "bounced" and status(), 30, message="the bounce") == "bounced"
