@@ -238,8 +238,10 @@ def app_metric_count(handlers: list[str]) -> tuple[int, int]:
 
 def estimate(ops: dict[str, Any], *, memory: dict[str, int], schedules: dict[str, tuple[str, float]],
              cold_ms: dict[str, float], storage_bytes_per_lead: float, handlers: list[str],
+             traced: set[str] | None = None, alarms: list[str] | None = None,
              mix: Mix | None = None) -> CostReport:
-    """ops: {operation name: OpResult} (the cache-expired column)."""
+    """traced: functions with active X-Ray tracing (None: all); alarms: the template's alarms."""
+    # ops: {operation name: OpResult} (the cache-expired column).
     mix = mix or Mix()
     report = CostReport(mix=mix)
     ops = dict(ops)
@@ -334,7 +336,8 @@ def estimate(ops: dict[str, Any], *, memory: dict[str, int], schedules: dict[str
                   "domain events on the bus"))
     v.append(Line("API Gateway HTTP API", totals["apigw"], "requests", usd("apigw_http", totals["apigw"]),
                   "forms + preflights, tracking, GraphQL"))
-    v.append(Line("X-Ray traces", invocations, "traces", usd("xray", invocations),
+    traced_invocations = sum(s["invocations"] for fid, s in per_function.items() if traced is None or fid in traced)
+    v.append(Line("X-Ray traces", traced_invocations, "traces", usd("xray", traced_invocations),
                   "Tracing: Active; at this volume the sampler's 1/s reservoir keeps about every trace"))
     log_gb = totals["log_bytes"] / 1024 ** 3
     v.append(Line("CloudWatch Logs", log_gb, "GB", usd("logs", log_gb),
@@ -347,7 +350,9 @@ def estimate(ops: dict[str, Any], *, memory: dict[str, int], schedules: dict[str
                   usd("lambda_requests", fixed_invocations), ""))
     f.append(Line("Lambda duration of the sweeps", fixed_gb_s + cold_gbs_fixed, "GB-s",
                   usd("lambda_gbs", fixed_gb_s + cold_gbs_fixed), "incl. occasional cold starts"))
-    f.append(Line("X-Ray traces of the sweeps", fixed_invocations, "traces", usd("xray", fixed_invocations), ""))
+    traced_fixed = sum(s["fixed_invocations"] for fid, s in per_function.items() if traced is None or fid in traced)
+    f.append(Line("X-Ray traces of the sweeps", traced_fixed, "traces", usd("xray", traced_fixed),
+                  "scheduled functions use Tracing: PassThrough (no trace per run)" if not traced_fixed else ""))
     fixed_log_gb = fixed["log_bytes"] / 1024 ** 3
     f.append(Line("CloudWatch Logs of the sweeps", fixed_log_gb, "GB", usd("logs", fixed_log_gb), ""))
     idle_polls = 3 * 5 * 3 * MONTH_MINUTES  # 3 queues x 5 pollers x one 20 s long poll each
@@ -357,7 +362,9 @@ def estimate(ops: dict[str, Any], *, memory: dict[str, int], schedules: dict[str
     metric_count = app_metrics + cold_metric
     f.append(Line("CloudWatch custom metrics (EMF)", metric_count, "metrics", usd("metrics", metric_count),
                   f"{app_metrics} application metric names + ColdStart of {cold_metric} functions (from the source)"))
-    f.append(Line("CloudWatch alarm", 1, "alarms", usd("alarms", 1), "IntakeDLQAlarm"))
+    alarm_names = alarms if alarms is not None else ["DeadLetterAlarm"]
+    f.append(Line("CloudWatch alarms", len(alarm_names), "alarms", usd("alarms", len(alarm_names)),
+                  ", ".join(alarm_names) + " (one metric each; the alarm topic has no fixed cost)"))
     return report
 
 

@@ -318,7 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     report = cost.estimate(ops.cold, memory=memory, schedules=schedules,
                            cold_ms={c.function: c.median_ms + extra.get(c.function, 0.0) for c in cold if not c.error},
                            storage_bytes_per_lead=pipe.storage_bytes_per_lead,
-                           handlers=[spec.handler for spec in wiring.functions.values()])
+                           handlers=[spec.handler for spec in wiring.functions.values()],
+                           traced={fid for fid in wiring.functions
+                                   if wiring.resources[fid]["Properties"].get("TracingConfig", {}).get("Mode")
+                                   == "Active"},
+                           alarms=sorted(wiring.resources_of_type("AWS::CloudWatch::Alarm")))
     elapsed = time.perf_counter() - started
 
     info = machine()

@@ -188,10 +188,10 @@ def test_second_instance_side_by_side_and_ctrl_c(dev, tmp_path):
             return boto3.client("sqs", endpoint_url=info["awsEndpoint"], region_name=info["region"],
                                 aws_access_key_id="testing", aws_secret_access_key="testing")
 
-        sqs(info_a).send_message(QueueUrl=info_a["queues"]["IntakeDLQ"], MessageBody="only-in-a")
-        in_b = sqs(info_b).receive_message(QueueUrl=info_b["queues"]["IntakeDLQ"], WaitTimeSeconds=0)
+        sqs(info_a).send_message(QueueUrl=info_a["queues"]["DeadLetterQueue"], MessageBody="only-in-a")
+        in_b = sqs(info_b).receive_message(QueueUrl=info_b["queues"]["DeadLetterQueue"], WaitTimeSeconds=0)
         assert "Messages" not in in_b
-        in_a = sqs(info_a).receive_message(QueueUrl=info_a["queues"]["IntakeDLQ"], WaitTimeSeconds=0)
+        in_a = sqs(info_a).receive_message(QueueUrl=info_a["queues"]["DeadLetterQueue"], WaitTimeSeconds=0)
         assert [m["Body"] for m in in_a["Messages"]] == ["only-in-a"]
     finally:
         code, took = other.interrupt(signal.SIGINT)
@@ -281,7 +281,7 @@ def test_responses_binary_plain_and_crash(local):
 
 def test_poison_message_reaches_the_dlq_without_blocking_others(local, fakes):
     sqs = local.client("sqs")
-    intake, dlq = local.stack.queue_url("IntakeQueue"), local.stack.queue_url("IntakeDLQ")
+    intake, dlq = local.stack.queue_url("IntakeQueue"), local.stack.queue_url("DeadLetterQueue")
     sqs.send_message_batch(QueueUrl=intake, Entries=[
         {"Id": str(i), "MessageBody": body} for i, body in enumerate(["ok-1", "poison", "ok-2", "raise-once"])])
 

@@ -90,3 +90,47 @@ def test_the_lint_catches_what_the_raw_sam_lint_misses(wiring):
     errors = [m for m in lint(json.dumps(broken), config=ManualArgs(regions=["eu-central-1"]))
               if m.rule.id.startswith("E")]
     assert len(errors) >= 2
+
+
+def _alarmed_queues(wiring) -> set[str]:
+    alarmed = set()
+    for alarm in wiring.resources_of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if props.get("Namespace") == "AWS/SQS" and props.get("AlarmActions"):
+            for dimension in props.get("Dimensions", []):
+                value = dimension["Value"]
+                if dimension["Name"] == "QueueName" and "Fn::GetAtt" in value:
+                    alarmed.add(value["Fn::GetAtt"][0])
+    return alarmed
+
+
+def test_every_failure_is_seen_by_an_alarm_that_notifies(wiring):
+    """Queued work that gives up, a scheduled run that fails, an HTTP request that fails: each
+    ends in a place an alarm with an action watches."""
+    resources = wiring.resources
+    alarmed = _alarmed_queues(wiring)
+    dead_letter_queues = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+                          for q in wiring.resources_of_type("AWS::SQS::Queue").values()
+                          if "RedrivePolicy" in q["Properties"]}
+    assert dead_letter_queues and dead_letter_queues <= alarmed, "a dead-letter queue without an alarm"
+
+    on_failure = {}
+    for config in wiring.resources_of_type("AWS::Lambda::EventInvokeConfig").values():
+        props = config["Properties"]
+        target = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        on_failure[props["FunctionName"]["Ref"]] = target
+    for schedule in wiring.schedules:
+        assert on_failure.get(schedule.function) in alarmed, f"{schedule.function}: a failed run is never seen"
+
+    http_functions = {route.function for route in wiring.routes}
+    api_alarms = [a["Properties"] for a in wiring.resources_of_type("AWS::CloudWatch::Alarm").values()
+                  if a["Properties"].get("Namespace") == "AWS/ApiGateway" and a["Properties"].get("AlarmActions")]
+    assert http_functions and any(a["MetricName"] == "5xx" for a in api_alarms), "HTTP failures are never seen"
+    assert all(f in resources for f in http_functions)
+
+
+def test_frequent_schedules_record_no_trace_per_run(wiring):
+    """X-Ray costs $5 per million traces: a sweep every minute would record 43,200 a month."""
+    for schedule in wiring.schedules:
+        tracing = wiring.resources[schedule.function]["Properties"].get("TracingConfig", {}).get("Mode")
+        assert tracing == "PassThrough", schedule.function
