@@ -134,3 +134,12 @@ def test_frequent_schedules_record_no_trace_per_run(wiring):
     for schedule in wiring.schedules:
         tracing = wiring.resources[schedule.function]["Properties"].get("TracingConfig", {}).get("Mode")
         assert tracing == "PassThrough", schedule.function
+
+
+def test_traces_carry_no_response_or_error_text(wiring):
+    """Powertools' tracer stores handler responses and exception messages in X-Ray by default;
+    a GraphQL response is a person's data."""
+    for name, function in wiring.resources_of_type("AWS::Lambda::Function").items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables.get("POWERTOOLS_TRACER_CAPTURE_RESPONSE") == "false", name
+        assert variables.get("POWERTOOLS_TRACER_CAPTURE_ERROR") == "false", name
