@@ -65,3 +65,9 @@ class LeadMutation:
         "judged implausible: back to LEAD, plausible; the reason is required and kept in the history."))
     def release_lead(self, info: strawberry.Info, id: strawberry.ID, reason: str | None = None) -> Lead:
         return Lead.from_model(review_service.release_lead(principal_of(info), str(id), reason))
+
+    @strawberry.mutation(permission_classes=[REVIEWERS], description=(
+        "The lead in review is the same person as its duplicateOf: its submission goes into that lead "
+        "(judged and scored like a resubmission) and it is closed as merged."))
+    def merge_duplicate(self, info: strawberry.Info, id: strawberry.ID) -> Lead:
+        return Lead.from_model(review_service.merge_duplicate(principal_of(info), str(id)))

@@ -9,7 +9,7 @@ from typing import Any
 from leadflow.adapters import clock, events, queues
 from leadflow.domain import dedup
 from leadflow.domain.enrichment import enrich, interest_areas
-from leadflow.domain.errors import Conflict
+from leadflow.domain.errors import Conflict, NotFound
 from leadflow.domain.lifecycle import REOPENABLE, Quality, Stage
 from leadflow.domain.submission import email_marker
 from leadflow.services import engagement, lifecycle, nurture
@@ -108,8 +108,8 @@ def qualify_lead(lead_id: str) -> str:
     exact_duplicate = matches["duplicate"]
     if exact_duplicate and quality != Quality.IMPLAUSIBLE.value:
         return _merge_into(lead, exact_duplicate, fields, reasons)
-    possible = matches["possible_duplicate"]
-    if possible and quality != Quality.IMPLAUSIBLE.value:
+    possible = matches["possible_duplicate"] if quality != Quality.IMPLAUSIBLE.value else None
+    if possible:
         # not sure it is the same person (a shared switchboard, a namesake): a person decides
         quality = Quality.NEEDS_REVIEW.value
         by_phone = matches["possible_by"] == "phone"
@@ -166,16 +166,17 @@ def _matches(lead: LeadModel, keys: dedup.ContactKeys, domain: str | None) -> di
     if not duplicate:
         for other_id in other_leads(keys.phone):
             other = live_lead(other_id)
-            if other is not None and other.lead_id != lead.lead_id:
+            if other is not None and other.lead_id != lead.lead_id and other.quality != Quality.IMPLAUSIBLE.value:
                 possible, possible_by = other.lead_id, "phone"
                 break
     if keys.name_company and not duplicate and not possible:
         me_data = {"first_name": lead.first_name, "last_name": lead.last_name, "company": lead.company}
         for other_id in other_leads(keys.name_company):
-            other = repo.find_lead(other_id)
-            if other and dedup.same_person(me_data, {"first_name": other.first_name,
-                                                     "last_name": other.last_name,
-                                                     "company": other.company}) >= dedup.FUZZY_THRESHOLD:
+            other = live_lead(other_id)
+            if other is None or other.lead_id == lead.lead_id or other.quality == Quality.IMPLAUSIBLE.value:
+                continue  # a junk record is nobody to compare with
+            if dedup.same_person(me_data, {"first_name": other.first_name, "last_name": other.last_name,
+                                           "company": other.company}) >= dedup.FUZZY_THRESHOLD:
                 possible, possible_by = other.lead_id, "name"
                 break
     return {"duplicate": duplicate, "possible_duplicate": possible, "possible_by": possible_by,
@@ -225,6 +226,18 @@ def _merge_into(lead: LeadModel, target_id: str, fields: dict[str, Any], reasons
     return "duplicate"
 
 
+def merge_reviewed(lead: LeadModel, *, actor: str) -> LeadModel:
+    """A reviewer says the possible duplicate is the same person: its submission goes into the older
+    lead like a resubmission (nothing it asked for is lost), and it is closed as merged."""
+    target = live_lead(lead.duplicate_of) if lead.duplicate_of else None
+    if target is None:
+        raise NotFound(f"lead {lead.lead_id} has no possible duplicate to merge into", field="id")
+    take_submission(target, _as_update(lead), actor=actor, note=f"merged lead {lead.lead_id}")
+    return lifecycle.transition(lead, Stage.DISQUALIFIED, actor=actor, reason=f"duplicate of {target.lead_id}",
+                                extra_fields={"merged_into": target.lead_id, "review_queue": None,
+                                              "review_sort": None})
+
+
 def _as_update(lead: LeadModel) -> dict[str, Any]:
     data = {name: getattr(lead, name) for name in MERGEABLE}
     data["interests"] = list(lead.interests or [])
@@ -243,6 +256,8 @@ def take_submission(target: LeadModel, update: dict[str, Any], *, actor: str, no
     """A new submission of a known person, judged like a new one. Junk changes nothing; a lead in a
     side exit (DISQUALIFIED, LOST, RECYCLED) is re-opened as a new cycle; any other lead takes what is
     new and is scored again, so a request for a quote hands it to sales at once. Safe to run twice."""
+    if target.erased_at:
+        return target  # erased on request: no personal data comes back
     if any(note in (h.reason or "") for h in repo.history_of(target.lead_id)):
         return target  # this submission was taken already
     from leadflow.domain.plausibility import check

@@ -12,7 +12,7 @@ from leadflow.domain.errors import DomainError, Forbidden, IllegalTransition
 from leadflow.domain.lifecycle import Quality, Stage
 from leadflow.domain.submission import field_errors, parse_submission
 from leadflow.services import engagement, lifecycle, nurture
-from leadflow.services.qualify import REVIEW_QUEUE, record_contact_change, submission_of
+from leadflow.services.qualify import REVIEW_QUEUE, merge_reviewed, record_contact_change, submission_of
 from leadflow.services.rulesets import active_rules
 from leadflow.services.scoring import request_rescore
 from leadflow.store import leads as repo
@@ -135,3 +135,10 @@ def reject_in_review(principal: Principal, lead: LeadModel, reason: str) -> Lead
     return lifecycle.transition(lead, Stage.DISQUALIFIED, actor=principal.user_id,
                                 reason=f"rejected in review: {reason.strip()}" if reason.strip() else "",
                                 extra_fields={"quality": Quality.IMPLAUSIBLE.value, **_OUT_OF_QUEUE})
+
+
+def merge_duplicate(principal: Principal, lead_id: str) -> LeadModel:
+    """The lead in review is the same person as its `duplicateOf`: merge it into that lead."""
+    principal.require(*REVIEWERS)
+    lead = _checked_in_review(repo.get_lead(lead_id))
+    return merge_reviewed(lead, actor=principal.user_id)

@@ -135,6 +135,7 @@ def test_a_shared_phone_alone_never_merges_or_disqualifies(aws):
 
 def test_a_close_name_at_the_same_company_goes_to_review_not_into_the_lead(aws):
     from functions.graphql_api import handler as gql
+    from leadflow.store.leads import history_of
 
     first = capture(GENUINE)
     drain_intake(aws)
@@ -145,6 +146,16 @@ def test_a_close_name_at_the_same_company_goes_to_review_not_into_the_lead(aws):
     assert maybe.merged_into is None and (maybe.stage, maybe.quality) == ("LEAD", "needs_review")
     assert review_queue_ids(gql)[second]["duplicateOf"] == first
     assert original.message is None and original.submissions == 1
+    # the reviewer says: the same person. Nothing she asked for is lost.
+    merged = graphql(gql, 'mutation($id: ID!) { mergeDuplicate(id: $id) { stage mergedInto } }', {"id": second},
+                     role="marketing", user="mia")["data"]["mergeDuplicate"]
+    assert merged == {"stage": "DISQUALIFIED", "mergedInto": first}
+    score_all(aws)
+    original = lead(first)
+    assert (original.message, original.submissions, original.stage) == ("Bitte Angebot", 2, "MQL")
+    assert original.interests == ["Lagerlogistik", "Fuhrpark", "ERP"]
+    assert next(h.reason for h in history_of(first) if h.to_stage == "MQL") == "requested a quote"
+    assert second not in review_queue_ids(gql)
 
 
 def test_same_email_again_merges_what_is_new(aws):
