@@ -54,11 +54,20 @@ def connection(items, end_cursor, index_name: str) -> LeadConnection:
 
 @strawberry.type
 class LeadMutation:
-    @strawberry.mutation(permission_classes=[REVIEWERS],
-                         description="Correct fields of a lead in review; the checks run again.")
+    @strawberry.mutation(permission_classes=[REVIEWERS], description=(
+        "Correct contact fields of any lead that is not a customer; the checks run again. A lead in "
+        "review that is now plausible leaves the queue. A corrected email moves the lead's dedup keys."))
     def correct_lead(self, info: strawberry.Info, id: strawberry.ID, patch: LeadPatch) -> Lead:
         return Lead.from_model(review_service.correct_lead(principal_of(info), str(id), patch.to_dict()))
 
-    @strawberry.mutation(permission_classes=[REVIEWERS], description="A person vouches for a lead in review.")
-    def release_lead(self, info: strawberry.Info, id: strawberry.ID) -> Lead:
-        return Lead.from_model(review_service.release_lead(principal_of(info), str(id)))
+    @strawberry.mutation(permission_classes=[REVIEWERS], description=(
+        "A person vouches for a lead in review (reason optional). An admin may also release a lead "
+        "judged implausible: back to LEAD, plausible; the reason is required and kept in the history."))
+    def release_lead(self, info: strawberry.Info, id: strawberry.ID, reason: str | None = None) -> Lead:
+        return Lead.from_model(review_service.release_lead(principal_of(info), str(id), reason))
+
+    @strawberry.mutation(permission_classes=[REVIEWERS], description=(
+        "The lead in review is the same person as its duplicateOf: its submission goes into that lead "
+        "(judged and scored like a resubmission) and it is closed as merged."))
+    def merge_duplicate(self, info: strawberry.Info, id: strawberry.ID) -> Lead:
+        return Lead.from_model(review_service.merge_duplicate(principal_of(info), str(id)))

@@ -204,6 +204,13 @@ class Lead:
         items = await info.context["loaders"].history.load(str(self.id))
         return [HistoryEntry.from_model(i) for i in items]
 
+    @strawberry.field(description="Leads the checks flagged as possible duplicates of this one (same phone, "
+                                  "or close name and company); each names this lead in duplicateOf.")
+    def possible_duplicates(self) -> list[strawberry.ID]:
+        from leadflow.services.qualify import possible_duplicates_of
+
+        return [strawberry.ID(i) for i in possible_duplicates_of(str(self.id))]
+
     @strawberry.field(description="Engagement events, newest first (at most 100).")
     def timeline(self, first: int = 50) -> list[TimelineEvent]:
         from leadflow.services.leads import timeline_of

@@ -46,13 +46,15 @@ TRANSITIONS: dict[Stage, frozenset[Stage]] = {
     Stage.SQL: frozenset({Stage.OPPORTUNITY, Stage.RECYCLED, Stage.DISQUALIFIED}),
     Stage.OPPORTUNITY: frozenset({Stage.CUSTOMER, Stage.LOST}),
     Stage.CUSTOMER: frozenset(),
-    # Recycled leads go back into nurturing and can qualify again.
-    Stage.RECYCLED: frozenset({Stage.MQL, Stage.DISQUALIFIED}),
-    # A lost opportunity can be recycled into nurturing later.
-    Stage.LOST: frozenset({Stage.RECYCLED}),
-    # A disqualified lead can be restored by a reviewer (e.g. a wrongly flagged lead).
+    # Recycled leads go back into nurturing and can qualify again; a new request re-opens them.
+    Stage.RECYCLED: frozenset({Stage.MQL, Stage.DISQUALIFIED, Stage.LEAD}),
+    # A lost opportunity can be recycled into nurturing later, or re-opened by a new request.
+    Stage.LOST: frozenset({Stage.RECYCLED, Stage.LEAD}),
+    # A disqualified lead is restored by an admin (a wrong verdict) or re-opened by a new request.
     Stage.DISQUALIFIED: frozenset({Stage.LEAD}),
 }
+# Back to LEAD from a side exit: a new cycle of the same lead (counted as a new entry into LEAD).
+REOPENABLE: frozenset[Stage] = frozenset(s for s in SIDE_EXITS if Stage.LEAD in TRANSITIONS[s])
 
 REASON_REQUIRED: frozenset[Stage] = SIDE_EXITS
 

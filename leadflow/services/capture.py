@@ -60,7 +60,7 @@ def capture_lead(submission: LeadSubmission) -> CaptureResult:
 
 
 def _enqueue_merge(lead_id: str, submission: LeadSubmission, digest: str) -> None:
-    update = submission.model_dump(exclude={"idempotency_key", "consent", "email", "form_id"}, exclude_none=True)
+    update = submission.model_dump(exclude={"idempotency_key", "consent", "email"}, exclude_none=True)
     try:
         queues.send(get_settings().intake_queue_url,
                     {"leadId": lead_id, "merge": update, "submissionId": digest[:16]})

@@ -10,7 +10,7 @@ from leadflow.domain.controlling import CounterUpdate, counter_updates, with_dim
 from leadflow.domain.lifecycle import Stage, Transition, check_transition
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
-from leadflow.store.models import HistoryModel, LeadModel
+from leadflow.store.models import HistoryModel, LeadModel, MarkerModel
 
 # Stages in which an assigned lead counts against its rep's capacity (max open leads).
 REP_PIPELINE = frozenset({Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
@@ -67,12 +67,15 @@ def transition(lead: LeadModel, to_stage: Stage, *, actor: str, reason: str | No
 
 def record(lead: LeadModel, *, kind: str, actor: str, reason: str | None = None,
            set_fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None,
-           at: datetime | None = None) -> LeadModel:
+           at: datetime | None = None, markers: list[MarkerModel] | None = None,
+           released_markers: list[str] | None = None) -> LeadModel:
     """A change that is not a stage move (quality verdict, review decision, assignment):
-    same optimistic lock, same history, no funnel counters."""
+    same optimistic lock, same history, no funnel counters. A corrected email takes its
+    uniqueness marker (`markers`) and gives up the old one in the same transaction."""
     at = at or clock.now()
     history = HistoryModel(lead.lead_id, lead.version + 1, kind=kind, from_stage=lead.stage,
                            to_stage=lead.stage, at=at, actor=actor, reason=reason, details=details)
     repo.apply_change(lead, expected_stage=lead.stage, expected_version=lead.version,
-                      set_fields=set_fields or {}, history=history, counters=[])
+                      set_fields=set_fields or {}, history=history, counters=[],
+                      markers=markers or (), released_markers=released_markers or ())
     return repo.as_written(lead, set_fields or {}, at)

@@ -8,11 +8,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from leadflow.domain.access import Principal, Role
-from leadflow.domain.errors import DomainError, IllegalTransition
+from leadflow.domain.errors import DomainError, Forbidden, IllegalTransition
 from leadflow.domain.lifecycle import Quality, Stage
 from leadflow.domain.submission import field_errors, parse_submission
-from leadflow.services import lifecycle
-from leadflow.services.qualify import REVIEW_QUEUE, submission_of
+from leadflow.services import engagement, lifecycle, nurture
+from leadflow.services.qualify import REVIEW_QUEUE, merge_reviewed, record_contact_change, submission_of
 from leadflow.services.rulesets import active_rules
 from leadflow.services.scoring import request_rescore
 from leadflow.store import leads as repo
@@ -42,10 +42,6 @@ def in_review(lead: LeadModel | None) -> bool:
     return lead is not None and lead.review_queue == REVIEW_QUEUE
 
 
-def _in_review(lead_id: str) -> LeadModel:
-    return _checked_in_review(repo.get_lead(lead_id))
-
-
 def _checked_in_review(lead: LeadModel) -> LeadModel:
     if not in_review(lead):
         raise IllegalTransition(f"lead {lead.lead_id} is not in the review queue (quality {lead.quality})",
@@ -53,13 +49,26 @@ def _checked_in_review(lead: LeadModel) -> LeadModel:
     return lead
 
 
+def _correctable(lead_id: str) -> LeadModel:
+    """Any lead that is not (yet) a customer: a customer's data is customer service's."""
+    lead = repo.get_lead(lead_id)
+    if lead.erased_at:
+        raise IllegalTransition(f"lead {lead_id} was erased on request; it has no personal data to correct",
+                                field="id")
+    if lead.stage == Stage.CUSTOMER.value:
+        raise IllegalTransition(f"lead {lead_id} is a customer; its contact data is kept by customer service",
+                                field="id")
+    return lead
+
+
 def correct_lead(principal: Principal, lead_id: str, patch: dict[str, Any]) -> LeadModel:
-    """Fix fields, then run the checks again on the corrected data."""
+    """Fix fields, then run the checks again on the corrected data. A lead in review that the
+    checks now find plausible leaves the queue; any other lead keeps its quality and stage."""
     principal.require(*REVIEWERS)
     unknown = sorted(set(patch) - set(CORRECTABLE))
     if unknown:
         raise InvalidPatch(f"{unknown[0]} cannot be corrected here", field=f"patch.{unknown[0]}")
-    lead = _in_review(lead_id)
+    lead = _correctable(lead_id)
     merged = {**submission_of(lead), **patch}
     try:
         parsed = parse_submission(merged)
@@ -73,21 +82,48 @@ def correct_lead(principal: Principal, lead_id: str, patch: dict[str, Any]) -> L
     verdict = check({**merged, **{k: getattr(parsed, v) for k, v in CORRECTABLE.items()}},
                     active_rules("plausibility"))
     fields.update(quality_reasons=[r.to_dict() for r in verdict.reasons])
-    if verdict.verdict == Quality.PLAUSIBLE.value:
+    if verdict.verdict == Quality.PLAUSIBLE.value and in_review(lead):
         fields.update(quality=Quality.PLAUSIBLE.value, **_OUT_OF_QUEUE)
-    lead = lifecycle.record(lead, kind="review", actor=principal.user_id,
-                            reason=f"corrected {', '.join(sorted(patch))}; checks say {verdict.verdict}",
-                            set_fields=fields, details={"fields": sorted(patch), "verdict": verdict.verdict})
+    lead = record_contact_change(lead, actor=principal.user_id,
+                                 reason=f"corrected {', '.join(sorted(patch))}; checks say {verdict.verdict}",
+                                 set_fields=fields, details={"fields": sorted(patch), "verdict": verdict.verdict})
     if lead.quality == Quality.PLAUSIBLE.value:
         request_rescore(lead.lead_id)
     return lead
 
 
-def release_lead(principal: Principal, lead_id: str) -> LeadModel:
+def release_lead(principal: Principal, lead_id: str, reason: str | None = None) -> LeadModel:
+    """A person vouches for a lead in review; an admin may also override an implausible verdict."""
     principal.require(*REVIEWERS)
-    lead = _in_review(lead_id)
-    lead = lifecycle.record(lead, kind="review", actor=principal.user_id, reason="released after review",
+    lead = repo.get_lead(lead_id)
+    reason = (reason or "").strip()
+    if lead.quality == Quality.IMPLAUSIBLE.value and not in_review(lead):
+        return _override_implausible(principal, lead, reason)
+    lead = _checked_in_review(lead)
+    lead = lifecycle.record(lead, kind="review", actor=principal.user_id,
+                            reason=f"released after review: {reason}" if reason else "released after review",
                             set_fields={"quality": Quality.PLAUSIBLE.value, **_OUT_OF_QUEUE})
+    request_rescore(lead.lead_id)
+    return lead
+
+
+def _override_implausible(principal: Principal, lead: LeadModel, reason: str) -> LeadModel:
+    """The checks (or a reviewer) were wrong: the lead is restored to LEAD and treated as plausible."""
+    if principal.role is not Role.ADMIN:
+        raise Forbidden("only an admin may override an implausible verdict (marketing can correct the data "
+                        "with correctLead)", field="role")
+    if not reason:
+        raise IllegalTransition("overriding an implausible verdict needs a reason", field="reason")
+    if lead.erased_at:
+        raise IllegalTransition(f"lead {lead.lead_id} was erased on request", field="id")
+    note = f"implausible verdict overridden: {reason}"
+    fields = {"quality": Quality.PLAUSIBLE.value, **_OUT_OF_QUEUE}
+    if lead.stage == Stage.DISQUALIFIED.value:
+        lead = lifecycle.transition(lead, Stage.LEAD, actor=principal.user_id, reason=note, extra_fields=fields)
+    else:
+        lead = lifecycle.record(lead, kind="review", actor=principal.user_id, reason=note, set_fields=fields)
+    nurture.start(lead)  # what qualification skipped for an implausible lead
+    engagement.attach_visitor(lead)
     request_rescore(lead.lead_id)
     return lead
 
@@ -99,3 +135,10 @@ def reject_in_review(principal: Principal, lead: LeadModel, reason: str) -> Lead
     return lifecycle.transition(lead, Stage.DISQUALIFIED, actor=principal.user_id,
                                 reason=f"rejected in review: {reason.strip()}" if reason.strip() else "",
                                 extra_fields={"quality": Quality.IMPLAUSIBLE.value, **_OUT_OF_QUEUE})
+
+
+def merge_duplicate(principal: Principal, lead_id: str) -> LeadModel:
+    """The lead in review is the same person as its `duplicateOf`: merge it into that lead."""
+    principal.require(*REVIEWERS)
+    lead = _checked_in_review(repo.get_lead(lead_id))
+    return merge_reviewed(lead, actor=principal.user_id)

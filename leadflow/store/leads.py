@@ -120,19 +120,30 @@ def create_lead(lead: LeadModel, history: HistoryModel, markers: list[MarkerMode
 
 def apply_change(lead: LeadModel, *, expected_stage: str, expected_version: int,
                  set_fields: dict[str, Any], history: HistoryModel,
-                 counters: list[CounterUpdate]) -> None:
-    """Apply one change to a lead if it is still at (stage, version)."""
+                 counters: list[CounterUpdate], markers: Iterable[MarkerModel] = (),
+                 released_markers: Iterable[str] = ()) -> None:
+    """Apply one change to a lead if it is still at (stage, version). `markers` are taken for the
+    lead (MarkerTaken if another holds one), `released_markers` given up if the lead holds them."""
     actions = lead_actions(set_fields, expected_version, history.at)
     condition = (LeadModel.stage == expected_stage) & (LeadModel.version == expected_version)
+    markers, released_markers = list(markers), list(released_markers)
     def build(tx: TransactWrite) -> None:
         tx.update(lead, actions=actions, condition=condition)
         tx.save(history, condition=HistoryModel.seq.does_not_exist())
+        for marker in markers:
+            tx.save(marker, condition=MarkerModel.marker.does_not_exist())
+        for name in released_markers:
+            tx.delete(MarkerModel(name), condition=MarkerModel.lead_id == lead.lead_id)
         _add_counters(tx, counters)
 
     try:
         commit(build)
     except TransactWriteError as exc:
         codes = _cancellation_codes(exc)
+        # Items were added in order: lead, history, markers..., released markers..., counters...
+        taken = [m.marker for m, code in zip(markers, codes[2:2 + len(markers)]) if code == "ConditionalCheckFailed"]
+        if taken:
+            raise MarkerTaken(taken) from exc
         if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
             raise ConcurrentUpdate(
                 f"lead {lead.lead_id} changed meanwhile (expected stage {expected_stage}, "

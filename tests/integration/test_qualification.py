@@ -103,17 +103,59 @@ def test_a_poison_message_fails_alone(aws):
     assert lead(good).quality == "plausible"
 
 
-def test_same_phone_is_merged_into_the_existing_lead(aws):
+def review_queue_ids(gql) -> dict[str, dict]:
+    queue = graphql(gql, "{ reviewQueue(first: 50) { edges { node { id duplicateOf qualityReasons { code field } "
+                         "} } } }", role="marketing")
+    return {e["node"]["id"]: e["node"] for e in queue["data"]["reviewQueue"]["edges"]}
+
+
+def test_a_shared_phone_alone_never_merges_or_disqualifies(aws):
+    from functions.graphql_api import handler as gql
+
     first = capture(GENUINE)
     drain_intake(aws)
-    second = capture({**GENUINE, "email": "kb@gmail.com", "phone": "040 3018840", "jobTitle": None,
+    colleague = capture({**GENUINE, "firstName": "Jonas", "lastName": "Weber", "email": "j.weber@brandt-spedition.de",
+                         "phone": "040 3018840", "jobTitle": "Disponent", "interests": ["ERP"]})  # the switchboard
+    drain_intake(aws)
+    second, original = lead(colleague), lead(first)
+    assert second.merged_into is None and (second.stage, second.quality) == ("LEAD", "needs_review")
+    assert second.duplicate_of == first
+    assert (original.interests, original.submissions) == (["Lagerlogistik", "Fuhrpark"], 1)  # nothing merged
+    in_queue = review_queue_ids(gql)
+    assert in_queue[colleague]["duplicateOf"] == first
+    assert {"code": "possible_duplicate", "field": "phone"} in in_queue[colleague]["qualityReasons"]
+    linked = graphql(gql, "query($id: ID!) { lead(id: $id) { possibleDuplicates } }", {"id": first})
+    assert linked["data"]["lead"]["possibleDuplicates"] == [colleague]
+    released = graphql(gql, 'mutation($id: ID!) { releaseLead(id: $id, reason: "two people, one switchboard") '
+                            '{ quality stage history { actor reason } } }', {"id": colleague}, role="marketing",
+                       user="mia")["data"]["releaseLead"]
+    assert (released["quality"], released["stage"]) == ("PLAUSIBLE", "LEAD")
+    assert released["history"][-1] == {"actor": "mia", "reason": "released after review: two people, one switchboard"}
+
+
+def test_a_close_name_at_the_same_company_goes_to_review_not_into_the_lead(aws):
+    from functions.graphql_api import handler as gql
+    from leadflow.store.leads import history_of
+
+    first = capture(GENUINE)
+    drain_intake(aws)
+    second = capture({**GENUINE, "firstName": "Katharina", "email": "kb@gmail.com", "phone": None,
                       "interests": ["ERP"], "message": "Bitte Angebot"})
     drain_intake(aws)
-    merged, original = lead(second), lead(first)
-    assert merged.merged_into == first and merged.stage == "DISQUALIFIED"
+    maybe, original = lead(second), lead(first)
+    assert maybe.merged_into is None and (maybe.stage, maybe.quality) == ("LEAD", "needs_review")
+    assert review_queue_ids(gql)[second]["duplicateOf"] == first
+    assert original.message is None and original.submissions == 1
+    # the reviewer says: the same person. Nothing she asked for is lost.
+    merged = graphql(gql, 'mutation($id: ID!) { mergeDuplicate(id: $id) { stage mergedInto } }', {"id": second},
+                     role="marketing", user="mia")["data"]["mergeDuplicate"]
+    assert merged == {"stage": "DISQUALIFIED", "mergedInto": first}
+    score_all(aws)
+    original = lead(first)
+    assert (original.message, original.submissions, original.stage) == ("Bitte Angebot", 2, "MQL")
     assert original.interests == ["Lagerlogistik", "Fuhrpark", "ERP"]
-    assert original.message == "Bitte Angebot"
-    assert original.submissions == 2
+    assert next(h.reason for h in history_of(first) if h.to_stage == "MQL") == "requested a quote"
+    assert second not in review_queue_ids(gql)
 
 
 def test_same_email_again_merges_what_is_new(aws):
@@ -214,3 +256,172 @@ def test_lead_never_enqueued_is_found_and_enqueued_by_the_sweep(aws, monkeypatch
     drain_intake(aws)
     assert lead(lead_id).quality == "plausible"
     assert requeue_stalled()["found"] == 0
+
+
+def score_all(stack) -> None:
+    from functions.score import handler
+
+    sqs = boto3.client("sqs")
+    while messages := sqs.receive_message(QueueUrl=stack.queue_url("EngagementQueue"), MaxNumberOfMessages=10
+                                          ).get("Messages", []):
+        assert handler(sqs_event([m["Body"] for m in messages]), LambdaContext()) == {"batchItemFailures": []}
+        for m in messages:
+            sqs.delete_message(QueueUrl=stack.queue_url("EngagementQueue"), ReceiptHandle=m["ReceiptHandle"])
+
+
+def stage_moves(lead_id: str) -> list[tuple[str | None, str]]:
+    from leadflow.store.leads import history_of
+
+    return [(h.from_stage, h.to_stage) for h in history_of(lead_id) if h.kind == "stage"]
+
+
+def lead_entries() -> tuple[int, int]:
+    """(entered, entered for the first time) of stage LEAD this month, from the stored counters."""
+    from leadflow.adapters import clock
+    from leadflow.services import controlling
+
+    today = clock.now().date()
+    report = controlling.funnel(today, today, grain="month")
+    row = next(m for m in report.groups[0].stages if m.stage == "LEAD")
+    return row.entered, row.entered_first_time
+
+
+def test_a_quote_request_on_an_existing_lead_makes_it_an_mql_at_once(aws):
+    first = capture({**GENUINE, "jobTitle": "Sachbearbeiterin", "message": "Infos zu Lagerlogistik"})
+    drain_intake(aws)
+    score_all(aws)
+    assert lead(first).stage == "LEAD"
+    again = capture({**GENUINE, "message": "Bitte senden Sie uns ein Angebot", "formId": "quote"})
+    assert again == first
+    drain_intake(aws)
+    score_all(aws)
+    stored = lead(first)
+    assert stored.stage == "MQL" and stored.submissions == 2
+    assert stored.message.startswith("Bitte senden Sie uns ein Angebot") and "Infos zu Lagerlogistik" in stored.message
+    assert stage_moves(first)[-1] == ("LEAD", "MQL")
+
+
+def test_a_junk_record_is_reopened_by_a_genuine_request_as_a_new_cycle(aws):
+    from leadflow.services.controlling import reconcile
+
+    junk = capture({**JUNK, "email": GENUINE["email"]})  # a bot typed a real person's address
+    drain_intake(aws)
+    assert lead(junk).stage == "DISQUALIFIED"
+    assert lead_entries() == (1, 1)
+    again = capture({**GENUINE, "message": "Bitte Angebot für zwei Lager"})
+    assert again == junk
+    drain_intake(aws)
+    score_all(aws)
+    stored = lead(junk)
+    assert (stored.first_name, stored.phone, stored.city) == ("Katharina", "+49 40 3018840", "Hamburg")
+    assert stored.quality == "plausible" and stored.merged_into is None
+    assert stage_moves(junk) == [(None, "LEAD"), ("LEAD", "DISQUALIFIED"), ("DISQUALIFIED", "LEAD"), ("LEAD", "MQL")]
+    assert lead_entries() == (2, 1)  # the new cycle is a new entry, the lead is still one lead
+    report = reconcile()
+    assert report.ok, report.drift
+
+
+def test_a_recycled_lead_with_a_new_request_starts_a_new_cycle(aws):
+    from leadflow.domain.lifecycle import Stage
+    from leadflow.services import lifecycle
+    from leadflow.services.controlling import reconcile
+    from leadflow.store.leads import history_of
+
+    first = capture({**GENUINE, "message": "Bitte Angebot"})
+    drain_intake(aws)
+    score_all(aws)
+    recycled = lifecycle.transition(lead(first), Stage.RECYCLED, actor="rep-anna", reason="not now")
+    assert recycled.stage == "RECYCLED"
+    again = capture({**GENUINE, "message": "Jetzt bitte ein Angebot für 2027", "campaign": "winter"})
+    assert again == first
+    drain_intake(aws)
+    score_all(aws)
+    stored = lead(first)
+    assert stored.stage == "MQL" and stored.message == "Jetzt bitte ein Angebot für 2027"
+    assert stored.last_campaign == "winter" and stored.submissions == 2
+    assert stage_moves(first) == [(None, "LEAD"), ("LEAD", "MQL"), ("MQL", "RECYCLED"), ("RECYCLED", "LEAD"),
+                                  ("LEAD", "MQL")]
+    reopened = next(h for h in history_of(first) if h.from_stage == "RECYCLED")
+    assert reopened.reason.startswith("re-opened by a new request")
+    assert lead_entries() == (2, 1)
+    assert reconcile().ok
+
+
+def test_junk_sent_with_a_known_address_changes_nothing(aws):
+    from leadflow.store.leads import history_of
+
+    first = capture(GENUINE)
+    drain_intake(aws)
+    assert capture({**GENUINE, "firstName": "asdf", "lastName": "asdf", "phone": None, "company": None,
+                    "message": "asdfasdf"}) == first
+    drain_intake(aws)
+    stored = lead(first)
+    assert (stored.first_name, stored.submissions, stored.stage) == ("Katharina", 1, "LEAD")
+    assert "not taken: implausible" in history_of(first)[-1].reason
+
+
+def test_an_admin_overrides_a_wrong_implausible_verdict_with_a_reason(aws):
+    from functions.graphql_api import handler as gql
+
+    lead_id = capture({**GENUINE, "firstName": "Test", "lastName": "Test"})  # a real Mr Test, the checks say junk
+    drain_intake(aws)
+    assert (lead(lead_id).stage, lead(lead_id).quality) == ("DISQUALIFIED", "implausible")
+    release = 'mutation($id: ID!, $reason: String) { releaseLead(id: $id, reason: $reason) { stage quality ' \
+              'history { toStage actor reason } } }'
+    by_marketing = graphql(gql, release, {"id": lead_id, "reason": "real"}, role="marketing")
+    assert "only an admin may override an implausible verdict" in by_marketing["errors"][0]["message"]
+    no_reason = graphql(gql, release, {"id": lead_id, "reason": " "}, role="admin", user="ada")
+    assert "needs a reason" in no_reason["errors"][0]["message"]
+    released = graphql(gql, release, {"id": lead_id, "reason": "called him: his name is Test"}, role="admin",
+                       user="ada")["data"]["releaseLead"]
+    assert (released["stage"], released["quality"]) == ("LEAD", "PLAUSIBLE")
+    assert released["history"][-1] == {"toStage": "LEAD", "actor": "ada",
+                                       "reason": "implausible verdict overridden: called him: his name is Test"}
+    score_all(aws)
+    assert lead(lead_id).score_total is not None  # scored like any plausible lead
+
+
+def test_marketing_corrects_a_lead_outside_the_queue_and_the_email_moves_its_keys(aws):
+    from functions.graphql_api import handler as gql
+    from leadflow.domain.dedup import keys_for
+    from leadflow.store.directory import refs_for
+
+    lead_id = capture(GENUINE)
+    drain_intake(aws)
+    other = capture({**GENUINE, "email": "info@lindner-holz.de", "firstName": "Greta", "lastName": "Lindner",
+                     "company": "Lindner Holz", "phone": None})
+    drain_intake(aws)
+    correct = 'mutation($id: ID!, $patch: LeadPatch!) { correctLead(id: $id, patch: $patch) { email jobTitle ' \
+              'quality stage history { kind actor } } }'
+    fixed = graphql(gql, correct, {"id": lead_id, "patch": {"email": "katharina.brandt@brandt-spedition.de",
+                                                            "jobTitle": "Inhaberin"}}, role="marketing", user="mia")
+    node = fixed["data"]["correctLead"]
+    assert (node["email"], node["jobTitle"]) == ("katharina.brandt@brandt-spedition.de", "Inhaberin")
+    assert (node["quality"], node["stage"]) == ("PLAUSIBLE", "LEAD")
+    assert node["history"][-1] == {"kind": "review", "actor": "mia"}
+    # the corrected address finds the lead; the old one is free again
+    assert capture({**GENUINE, "email": "Katharina.Brandt@brandt-spedition.de"}) == lead_id
+    new_key = keys_for(email="katharina.brandt@brandt-spedition.de", phone=None, country="DE", last_name=None,
+                       company=None).email
+    old_key = keys_for(email=GENUINE["email"], phone=None, country="DE", last_name=None, company=None).email
+    refs = refs_for([new_key, old_key])
+    assert (refs[new_key], refs[old_key]) == ([f"lead#{lead_id}"], [])
+    assert capture({**GENUINE, "message": "new form"}) != lead_id
+    # an address another lead has is refused, naming that lead
+    taken = graphql(gql, correct, {"id": lead_id, "patch": {"email": "info@lindner-holz.de"}}, role="marketing")
+    assert f"lead {other} already has this address" in taken["errors"][0]["message"]
+    assert lead(lead_id).email == "katharina.brandt@brandt-spedition.de"
+
+
+def test_a_customer_is_not_corrected_here(aws):
+    from functions.graphql_api import handler as gql
+    from leadflow.domain.lifecycle import FUNNEL
+    from leadflow.services import lifecycle
+
+    lead_id = capture(GENUINE)
+    drain_intake(aws)
+    for stage in FUNNEL[1:]:
+        lifecycle.transition(lead(lead_id), stage, actor="rep-anna")
+    refused = graphql(gql, 'mutation($id: ID!) { correctLead(id: $id, patch: {city: "Kiel"}) { id } }',
+                      {"id": lead_id}, role="marketing")
+    assert "is a customer" in refused["errors"][0]["message"]

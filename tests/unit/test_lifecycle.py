@@ -61,3 +61,15 @@ def test_a_transition_moves_entered_and_exit_counters_per_grain_and_dimension():
     assert exits[0].increments == {"exit_MQL": 1, f"tis_{time_bucket(3 * 3600)}": 1}
     # no item twice in one transaction (DynamoDB refuses that)
     assert len({(u.pk, u.sk) for u in updates}) == len(updates)
+
+
+@pytest.mark.parametrize("closed", [Stage.DISQUALIFIED, Stage.LOST, Stage.RECYCLED])
+def test_a_closed_lead_can_be_reopened_and_counts_as_a_new_entry_not_a_new_lead(closed):
+    check_transition(closed, Stage.LEAD, reason="re-opened by a new request")
+    at = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    updates = counter_updates(Transition("L1", closed, Stage.LEAD, at, "system:capture", "re-opened"),
+                              {"source": "web"}, "Europe/Berlin", captured_at=at - timedelta(days=90),
+                              first_time_in_stage=False)
+    lead_all = next(u for u in updates if (u.pk, u.sk) == ("month#2026-11", "LEAD|all|all"))
+    assert lead_all.increments == {"entered": 1}  # entered again, not for the first time
+    assert not [u for u in updates if u.pk.startswith("cohort#")]  # the cohort counted the lead once
