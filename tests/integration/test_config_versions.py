@@ -89,7 +89,6 @@ def test_config_versions_lists_the_shipped_version_and_refuses_unknown_names(aws
 
 def test_publish_accepts_only_existing_rule_sets_validated_by_their_schema(aws):
     from functions.graphql_api import handler
-    from leadflow.services import config
 
     made_up = graphql(handler, PUBLISH, {"name": "whatever", "doc": {"a": 1}})
     assert "unknown rule set 'whatever'" in made_up["errors"][0]["message"]
@@ -107,7 +106,6 @@ def test_publish_accepts_only_existing_rule_sets_validated_by_their_schema(aws):
 
 def test_an_identical_republish_is_refused(aws):
     from functions.graphql_api import handler
-    from leadflow.services import config
 
     routing = shipped("routing")
     same = graphql(handler, PUBLISH, {"name": "routing", "doc": {**routing, "version": 5}})
