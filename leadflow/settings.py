@@ -31,6 +31,7 @@ class Settings:
     sender_email: str
     allowed_origins: tuple[str, ...]
     company_timezone: str
+    max_report_days: int = 3700  # the longest from..to a report or fairness query may cover (ten years)
 
     @property
     def is_production(self) -> bool:
@@ -66,4 +67,5 @@ def get_settings() -> Settings:
         sender_email=_env("SENDER_EMAIL", "leads@example.com"),
         allowed_origins=tuple(o.strip() for o in _env("ALLOWED_ORIGINS").split(",") if o.strip()),
         company_timezone=_env("LEADFLOW_TIMEZONE", "Europe/Berlin"),
+        max_report_days=int(_env("LEADFLOW_MAX_REPORT_DAYS", "3700")),
     )

@@ -12,6 +12,7 @@ from leadflow.adapters import clock, events, queues
 from leadflow.domain import routing as rules_mod
 from leadflow.domain import sla
 from leadflow.domain.controlling import CounterUpdate
+from leadflow.domain.dates import check_range
 from leadflow.domain.errors import (
     ConcurrentUpdate,
     Conflict,
@@ -221,6 +222,7 @@ def _requeue_unrouted(now: datetime) -> int:
 
 
 def fairness(first: date, last: date) -> list[rules_mod.FairnessRow]:
+    check_range(first, last, get_settings().max_report_days)  # one log query per month of the range
     rules: RoutingRules = active_rules("routing")
     months = sorted({f"{d:%Y-%m}" for d in _days(first, last)})
     assignments = [rules_mod.Assignment(i.rep_id, i.at, tuple(i.pool or ()))

@@ -238,6 +238,26 @@ def test_fairness_report_shows_shares_against_weights(team):
     assert by_rep["rep-d"]["assigned"] == 0
 
 
+def test_fairness_report_refuses_reversed_and_too_long_ranges(team, monkeypatch):
+    from functions.graphql_api import handler as gql
+    from leadflow.store import routing as store
+
+    months: list[str] = []
+    monkeypatch.setattr(store, "assignment_log", lambda month: months.append(month) or [])
+
+    def report(start: str, end: str) -> dict:
+        return graphql(gql, "query($f: Date!, $t: Date!) { fairnessReport(from: $f, to: $t) { repId } }",
+                       {"f": start, "t": end}, role="sales_manager", user="boss")
+
+    reversed_ = report("2026-03-01", "2026-01-01")["errors"][0]
+    assert reversed_["message"] == "`to` (2026-01-01) lies before `from` (2026-03-01)"
+    assert reversed_["extensions"] == {"code": "invalid_input", "rule": "invalid_input", "field": "to"}
+    centuries = report("1900-01-01", "2099-12-31")["errors"][0]["message"]  # was: 2,400 queries, a timeout
+    assert "is 73049 days; one query covers at most 3700 days" in centuries
+    assert months == []
+    assert len(report("2026-01-01", "2026-03-31")["data"]["fairnessReport"]) == 4 and len(months) == 3
+
+
 def test_an_mql_whose_routing_message_was_lost_is_sent_again(team, monkeypatch):
     import boto3
 
