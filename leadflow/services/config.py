@@ -115,20 +115,29 @@ def shipped_version(name: str) -> int:
     return value if isinstance(value, int) and value >= 1 else 1
 
 
-def active_version(name: str) -> int:
+def _shipped_or_machine_written(name: str) -> bool:
+    """True for a shipped rule set, False for one only the train function writes; else unknown."""
+    if name in known_names():
+        return True
+    if name in MACHINE_WRITTEN:
+        return False
+    raise unknown_rule_set(name)
+
+
+def active_version(name: str) -> int | None:
     """The version in force: the published one the pointer names, else the shipped file's."""
-    if name not in known_names():
-        raise unknown_rule_set(name)
+    shipped = _shipped_or_machine_written(name)
     version = store.active_version(name)
-    return shipped_version(name) if version is None else version
+    return shipped_version(name) if version is None and shipped else version
 
 
 def versions(name: str, limit: int = 20) -> list[ConfigModel]:
     """Published versions, newest first, then the shipped file as the first version
     (an unsaved item: author "shipped", no date)."""
-    if name not in known_names():
-        raise unknown_rule_set(name)
+    has_file = _shipped_or_machine_written(name)
     items = store.versions(name, limit=limit)
+    if not has_file:
+        return items
     shipped = shipped_version(name)
     if len(items) < limit and all(int(m.version) != shipped for m in items):
         items.append(ConfigModel(name, shipped, document=_shipped_document(name), author="shipped",

@@ -85,6 +85,7 @@ def test_config_versions_lists_the_shipped_version_and_refuses_unknown_names(aws
     assert "unknown rule set 'routting'" in unknown["errors"][0]["message"]
     assert "routing" in unknown["errors"][0]["message"].split("known:")[1]
     assert unknown["errors"][0]["extensions"] == {"code": "not_found", "rule": "not_found", "field": "name"}
+    assert graphql(handler, VERSIONS % "predictive_model")["data"]["configVersions"] == []  # none trained yet
 
 
 def test_publish_accepts_only_existing_rule_sets_validated_by_their_schema(aws):
