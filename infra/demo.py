@@ -150,9 +150,13 @@ def banner(stack: Any, demo_results: list[dict[str, Any]] | None = None) -> str:
     if demo_results is not None:
         lines.append(summarize(demo_results))
     lines += ["", "Bearer tokens (30 days; more: .venv/bin/leadflow token --role ROLE [--user ID])"]
+    from leadflow.services.routing import team_members
+
     tokens = {role: stack.token(role) for role in ROLES}
     for role, token in tokens.items():
-        lines.append(f"  {role:<14} {token}")
+        members = team_members(role)  # reps and managers: real ids of the routing rules
+        label = f"{role} ({members[0]})" if members else role
+        lines.append(f"  {label:<30} {token}")
     lead_id = next((r.get("id") for r in demo_results or [] if r.get("id")), None) or "LEAD_ID"
     query = json.dumps({"query": "query($id: ID!) { lead(id: $id) { id stage quality history { __typename } } }",
                         "variables": {"id": lead_id}})

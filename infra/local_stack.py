@@ -125,6 +125,16 @@ class LocalStack:
         return self._moto_endpoint
 
     def token(self, role: str, user: str | None = None) -> str:
+        """A token for a real user: reps and managers must be in the active routing rules
+        (default: the first one), or their inbox and team queue would be silently empty."""
+        from leadflow.services.routing import team_members, team_refusal
+
+        members = team_members(role)
+        if members is not None:
+            user = user or members[0]
+            refusal = team_refusal(role, user)
+            if refusal:
+                raise ValueError(refusal)
         return issue_token(role, user, secret=self.secret)
 
     def client(self, service: str) -> Any:

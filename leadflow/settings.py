@@ -32,6 +32,7 @@ class Settings:
     mail_configuration_set: str  # bounces and complaints of every mail reach the track function
     allowed_origins: tuple[str, ...]
     company_timezone: str
+    max_report_days: int = 3700  # the longest from..to a report or fairness query may cover (ten years)
 
     @property
     def is_production(self) -> bool:
@@ -68,4 +69,5 @@ def get_settings() -> Settings:
         mail_configuration_set=_env("MAIL_CONFIGURATION_SET"),
         allowed_origins=tuple(o.strip() for o in _env("ALLOWED_ORIGINS").split(",") if o.strip()),
         company_timezone=_env("LEADFLOW_TIMEZONE", "Europe/Berlin"),
+        max_report_days=int(_env("LEADFLOW_MAX_REPORT_DAYS", "3700")),
     )

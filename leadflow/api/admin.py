@@ -16,16 +16,20 @@ ADMIN = roles(Role.ADMIN)
 
 @strawberry.type
 class AdminQuery:
-    @strawberry.field(permission_classes=[ADMIN], description="Stored versions of a rule set, newest first.")
+    @strawberry.field(permission_classes=[ADMIN], description=(
+        "Versions of a rule set, newest first, down to the shipped file (author \"shipped\"); "
+        "the active one is the version scores and routing decisions report as rulesVersion."))
     def config_versions(self, name: str, first: int = 20) -> list[ConfigVersion]:
-        active = config_store.active_version(name)
-        return [ConfigVersion.from_model(m, active) for m in config_store.versions(name, limit=min(first, 100))]
+        active = config_service.active_version(name)
+        return [ConfigVersion.from_model(m, active)
+                for m in config_service.versions(name, limit=max(1, min(first, 100)))]
 
 
 @strawberry.type
 class AdminMutation:
-    @strawberry.mutation(permission_classes=[ADMIN],
-                         description="Validate and publish a new version of a rule set; it becomes active.")
+    @strawberry.mutation(permission_classes=[ADMIN], description=(
+        "Validate a rule set against its schema and publish it as the next version, which becomes active "
+        "(its `version` field is set to that number). Refused: unknown names, the active rules again."))
     def publish_config(self, info: strawberry.Info, name: str, document: JSON,
                        comment: str | None = None) -> ConfigVersion:
         version = config_service.publish(name, document, author=principal_of(info).user_id, comment=comment)

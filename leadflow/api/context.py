@@ -27,7 +27,16 @@ def build_context(event: dict[str, Any] | None) -> dict[str, Any]:
     async def load_history(ids: list[str]):
         return lead_service.history_of(ids)
 
+    principal = principal_from_claims(_claims_from_event(event))
+    refusal = None
+    if principal is not None:
+        from leadflow.services.routing import team_refusal
+
+        refusal = team_refusal(principal.role.value, principal.user_id)
+        if refusal:
+            principal = None  # every field answers with the refusal (permissions.AuthorizeEveryField)
     return {
-        "principal": principal_from_claims(_claims_from_event(event)),
+        "principal": principal,
+        "refusal": refusal,
         "loaders": Loaders(history=DataLoader(load_fn=load_history)),
     }

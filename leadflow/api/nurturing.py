@@ -58,9 +58,9 @@ class NurturingMutation:
 
         principal = principal_of(info)
         if lead_service.lead_for(principal, str(id)) is None:
-            from leadflow.domain.errors import NotFound
+            from leadflow.domain.errors import no_such_lead
 
-            raise NotFound(f"no lead {id}", field="id")
+            raise no_such_lead(str(id))
         nurture.withdraw_all(str(id), via=f"request by {principal.user_id}" + (f": {note}" if note else ""))
         return True
 

@@ -51,6 +51,10 @@ class NotAuthorized(Exception):
     pass
 
 
+class NotAuthenticated(NotAuthorized):
+    """No valid caller: no token, or a token for a user Leadflow does not know."""
+
+
 def principal_of(info: strawberry.Info) -> Principal | None:
     return info.context.get("principal") if isinstance(info.context, dict) else None
 
@@ -62,7 +66,8 @@ class AuthorizeEveryField(SchemaExtension):
             return _next(root, info, *args, **kwargs)
         principal = principal_of(info)
         if principal is None:
-            raise NotAuthorized("sign in: this API needs a bearer token")
+            refusal = info.context.get("refusal") if isinstance(info.context, dict) else None
+            raise NotAuthenticated(refusal or "sign in: this API needs a bearer token")
         if principal.role not in TYPE_ROLES.get(parent, frozenset()):
             raise NotAuthorized(f"the role {principal.role.value} may not read {parent}.{info.field_name}")
         return _next(root, info, *args, **kwargs)

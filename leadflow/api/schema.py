@@ -10,6 +10,7 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -48,8 +49,38 @@ class AliasLimit(MaxAliasesLimiter):
 SECURITY_EXTENSIONS = [DepthLimit, TokenLimit, AliasLimit, AuthorizeEveryField]
 
 
+def error_extensions(error) -> dict[str, str]:
+    """The one place that maps what went wrong to `extensions` of a GraphQL error:
+    `code` is not_found | not_permitted | unauthenticated | invalid_state | invalid_input,
+    `rule` the finer domain code, `field` the argument at fault (when there is one)."""
+    from leadflow.api.permissions import NotAuthenticated, NotAuthorized
+    from leadflow.domain.errors import DomainError
+
+    original = getattr(error, "original_error", None)
+    if isinstance(original, DomainError):
+        out = {"code": original.kind, "rule": original.code}
+        if original.field:
+            out["field"] = original.field
+        return out
+    if isinstance(original, NotAuthenticated):
+        return {"code": "unauthenticated"}
+    if isinstance(original, (NotAuthorized, PermissionError)):
+        return {"code": "not_permitted"}
+    return {}
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self):
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or ():
+            extra = error_extensions(error)
+            if extra:
+                error.extensions = {**(error.extensions or {}), **extra}
+
+
 def build_schema(*, production: bool) -> strawberry.Schema:
-    extensions: list = list(SECURITY_EXTENSIONS)
+    extensions: list = [*SECURITY_EXTENSIONS, ErrorCodes]
     if production:
         extensions += [DisableIntrospection, SafeErrors]
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions,

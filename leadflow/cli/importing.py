@@ -44,7 +44,7 @@ def run_customers(args: argparse.Namespace) -> int:
     for error in summary.errors:
         print(error, file=sys.stderr)
     print(f"{summary.accounts} accounts ({summary.key_accounts} key accounts), {summary.contacts} contacts "
-          f"imported; {len(summary.errors)} rows refused")
+          f"imported; {len(summary.errors)} rows refused ({summary.unknown_owners} with an owner who is not a rep)")
     return 1 if summary.errors else 0
 
 

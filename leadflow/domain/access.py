@@ -28,9 +28,11 @@ class Principal:
     user_id: str
     role: Role
 
-    def require(self, *roles: Role) -> None:
+    def require(self, *roles: Role, action: str = "this") -> None:
+        """The rule is the list of roles that may: the message names it and the caller's role."""
         if self.role not in roles:
-            raise Forbidden(f"the role {self.role.value} may not do this", field="role")
+            names = ", ".join(r.value for r in roles)
+            raise Forbidden(f"{action} is for the roles {names}; you are {self.role.value}", field="role")
 
 
 def can_see_lead(principal: Principal, owner_id: str | None) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from leadflow.domain.errors import IllegalTransition
+from leadflow.domain.errors import IllegalTransition, InvalidInput
 
 
 class Stage(str, Enum):
@@ -78,4 +78,4 @@ def check_transition(from_stage: Stage, to_stage: Stage, reason: str | None) -> 
             field="stage",
         )
     if to_stage in REASON_REQUIRED and not (reason and reason.strip()):
-        raise IllegalTransition(f"moving a lead to {to_stage.value} needs a reason", field="reason")
+        raise InvalidInput(f"moving a lead to {to_stage.value} needs a reason", field="reason")

@@ -270,6 +270,24 @@ class RoutingRules(_Model):
     def manager(self, manager_id: str | None) -> Manager | None:
         return next((m for t in self.teams for m in t.managers if m.id == manager_id), None)
 
+    def member_ids(self, role: str) -> tuple[str, ...] | None:
+        """Who may sign in with a team role (sales_rep: the reps, sales_manager: the managers);
+        None for roles outside the sales team."""
+        if role == "sales_rep":
+            return tuple(r.id for r in self.reps)
+        if role == "sales_manager":
+            return tuple(dict.fromkeys(m.id for t in self.teams for m in t.managers))
+        return None
+
+    def not_a_member(self, role: str, user_id: str) -> str | None:
+        """Why `user_id` cannot act as `role` (naming the known ids), or None if they can: a rep's
+        inbox and a manager's queue are keyed by these ids, so anyone else would see nothing."""
+        known = self.member_ids(role)
+        if known is None or user_id in known:
+            return None
+        return (f"user {user_id!r} is not a {role} in the sales team (routing rules v{self.version}); "
+                f"known: {', '.join(known)}")
+
     def sla_for(self, team_id: str | None) -> SlaPolicy:
         return self.team(team_id).sla or self.sla
 

@@ -112,9 +112,16 @@ class FieldError(BaseModel):
 
 _RULES = {
     "string_too_long": "max_length", "too_long": "max_items", "string_too_short": "min_length",
-    "string_pattern_mismatch": "no_line_breaks", "string_type": "type_string", "list_type": "type_list",
+    "string_pattern_mismatch": "pattern", "string_type": "type_string", "list_type": "type_list",
     "model_type": "type_object", "dict_type": "type_object", "missing": "required",
     "value_error": "format", "extra_forbidden": "unknown_field",
+}
+# What each pattern the models use means, as (rule, message): a pattern mismatch names the real rule.
+PATTERN_RULES: dict[str, tuple[str, str]] = {
+    _HEADER_SAFE.pattern: ("no_line_breaks", "must not contain line breaks"),
+    r"^[A-Za-z0-9_.:\-]{8,128}$": ("id_format", "must be 8 to 128 characters: letters, digits, _ . : -"),
+    r"^[A-Za-z0-9_\-]{8,64}$": ("key_format", "must be 8 to 64 characters: letters, digits, _ -"),
+    r"^(de|en)$": ("one_of", "must be de or en"),
 }
 
 
@@ -126,8 +133,9 @@ def field_errors(error: ValidationError) -> list[FieldError]:
         path = path.replace(".[", "[")
         rule = _RULES.get(item["type"], item["type"])
         message = item["msg"].removeprefix("Value error, ")
-        if rule == "no_line_breaks":
-            message = "must not contain line breaks"
+        if item["type"] == "string_pattern_mismatch":
+            pattern = str((item.get("ctx") or {}).get("pattern", ""))
+            rule, message = PATTERN_RULES.get(pattern, (rule, message))
         out.append(FieldError(field=path or "body", rule=rule, message=message))
     return out
 

@@ -8,6 +8,7 @@ so a bad document is refused with the field and the rule before it is stored.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -18,8 +19,9 @@ import yaml
 from pydantic import ValidationError
 
 from leadflow.adapters import clock
-from leadflow.domain.errors import InvalidConfig, NotFound
+from leadflow.domain.errors import Conflict, InvalidConfig, NotFound
 from leadflow.store import config as store
+from leadflow.store.models import ConfigModel
 
 CACHE_SECONDS = 60.0
 _validators: dict[str, Callable[[dict[str, Any]], Any]] = {}
@@ -41,10 +43,14 @@ def known_names() -> list[str]:
     return sorted(p.stem for p in config_dir().glob("*.yaml"))
 
 
+def unknown_rule_set(name: str) -> NotFound:
+    return NotFound(f"unknown rule set {name!r}; known: {', '.join(known_names())}", field="name")
+
+
 def load_file(name: str) -> dict[str, Any]:
     path = config_dir() / f"{name}.yaml"
     if not path.is_file():
-        raise NotFound(f"no rule set named {name!r}; known: {', '.join(known_names())}", field="name")
+        raise unknown_rule_set(name)
     return yaml.safe_load(path.read_text()) or {}
 
 
@@ -54,8 +60,8 @@ def validate(name: str, document: dict[str, Any]) -> None:
     import leadflow.services.rulesets  # noqa: F401  (registers the product's parsers)
 
     validator = _validators.get(name)
-    if validator is None:
-        return
+    if validator is None:  # nothing could check it, so nothing could use it either
+        raise InvalidConfig(f"{name} has no schema to validate a document against", field="name")
     try:
         validator(document)
     except ValidationError as exc:
@@ -103,13 +109,68 @@ def active(name: str) -> tuple[int | None, dict[str, Any]]:
 MACHINE_WRITTEN = frozenset({"predictive_model"})
 
 
+def shipped_version(name: str) -> int:
+    """The version number of the shipped file: its `version` field (1 in every file as shipped)."""
+    value = _shipped_document(name).get("version", 1)
+    return value if isinstance(value, int) and value >= 1 else 1
+
+
+def _shipped_or_machine_written(name: str) -> bool:
+    """True for a shipped rule set, False for one only the train function writes; else unknown."""
+    if name in known_names():
+        return True
+    if name in MACHINE_WRITTEN:
+        return False
+    raise unknown_rule_set(name)
+
+
+def active_version(name: str) -> int | None:
+    """The version in force: the published one the pointer names, else the shipped file's."""
+    shipped = _shipped_or_machine_written(name)
+    version = store.active_version(name)
+    return shipped_version(name) if version is None and shipped else version
+
+
+def versions(name: str, limit: int = 20) -> list[ConfigModel]:
+    """Published versions, newest first, then the shipped file as the first version
+    (an unsaved item: author "shipped", no date)."""
+    has_file = _shipped_or_machine_written(name)
+    items = store.versions(name, limit=limit)
+    if not has_file:
+        return items
+    shipped = shipped_version(name)
+    if len(items) < limit and all(int(m.version) != shipped for m in items):
+        items.append(ConfigModel(name, shipped, document=_shipped_document(name), author="shipped",
+                                 comment=f"config/{name}.yaml as shipped"))
+    return items
+
+
 def publish(name: str, document: dict[str, Any], *, author: str, comment: str | None = None) -> int:
+    """Validate and store the next version; it becomes active. Its number is written into the
+    document's `version`, so what a score or a routing decision reports (rulesVersion) is the
+    number configVersions shows. The same rules as the active version again are refused."""
     if name in MACHINE_WRITTEN:
         raise InvalidConfig(f"{name} is written by the train function, not published by hand", field="name")
+    if name not in known_names():
+        raise unknown_rule_set(name)
+    if not isinstance(document, dict):
+        raise InvalidConfig(f"{name}: the document must be a mapping", field="document")
+    active_number, active_document = active(name)
+    active_number = active_number or shipped_version(name)
+    if _canonical(document) == _canonical(active_document):
+        raise Conflict(f"{name}: the document is the same as the active version {active_number}; "
+                       "nothing published", field="document")
+    version = max(store.latest_version(name), shipped_version(name)) + 1
+    document = {**document, "version": version}
     validate(name, document)
-    version = store.publish(name, document, author=author, at=clock.now(), comment=comment)
+    version = store.publish(name, document, author=author, at=clock.now(), comment=comment, version=version)
     _cache.pop(name, None)
     return version
+
+
+def _canonical(document: dict[str, Any]) -> str:
+    """The rules without their version number, as JSON would carry them (the shipped YAML has dates)."""
+    return json.dumps({k: v for k, v in document.items() if k != "version"}, sort_keys=True, default=str)
 
 
 def clear_cache() -> None:

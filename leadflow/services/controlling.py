@@ -44,6 +44,7 @@ from leadflow.domain.controlling import (
     ratio,
     stage_metrics,
 )
+from leadflow.domain.dates import check_range
 from leadflow.domain.errors import ConcurrentUpdate, DomainError
 from leadflow.domain.lifecycle import FUNNEL, Stage, Transition
 from leadflow.settings import get_settings
@@ -53,7 +54,6 @@ from leadflow.store import counters as store
 GROUP_BY: dict[str, str] = {"none": "all", "source": "source", "campaign": "campaign",
                             "last_campaign": "last_campaign", "owner": "owner"}
 MAX_PERIODS = 400  # bounds the requests of one report (e.g. 13 months of days)
-MAX_RANGE_DAYS = 3700  # ten years
 COST_WRITERS = (Role.FINANCE, Role.ADMIN)
 _PERIOD_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -77,10 +77,7 @@ class Range:
 
 
 def resolve_range(start: date, end: date, grain: str | None = None) -> Range:
-    if end < start:
-        raise InvalidMetricsRequest("`to` lies before `from`", field="to")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise InvalidMetricsRequest(f"at most {MAX_RANGE_DAYS} days in one report", field="to")
+    check_range(start, end, get_settings().max_report_days)
     grain = grain or choose_grain(start, end)
     if grain not in GRAINS:
         raise InvalidMetricsRequest(f"grain must be one of {', '.join(GRAINS)}", field="grain")
@@ -280,9 +277,33 @@ def sla_compliance(start: date, end: date, group_by: str = "none", grain: str | 
 
 def _check_period(period: str) -> str:
     period = (period or "").strip()
-    if not _PERIOD_MONTH.match(period):
-        raise InvalidMetricsRequest("period must be a month like 2026-11", field="period")
+    match = _PERIOD_MONTH.match(period)
+    this_year = clock.now().year
+    if not match or not 2000 <= int(match.group(1)) <= this_year + 1:
+        raise InvalidMetricsRequest(f"period must be a month like 2026-11 (YYYY-MM), from 2000 to {this_year + 1}",
+                                    field="period")
     return period
+
+
+KNOWN_CAMPAIGN_MONTHS = 24  # a campaign is known if leads came with it in the 24 months up to the period
+
+
+def _check_known_campaign(campaign: str, period: str) -> None:
+    """A cost for a campaign no lead ever came with is a typo (or the wrong UTM name): its spend
+    would match no leads, and the campaign's ROI would be wrong. Known: leads arrived with it
+    (first or last touch) in the months before, or a cost was recorded for it already."""
+    last = max(period, f"{clock.now():%Y-%m}")
+    first = period_bounds("month", period)[0]
+    start = date(first.year - KNOWN_CAMPAIGN_MONTHS // 12, first.month, 1)
+    months = periods_between("month", start, period_bounds("month", last)[1])
+    # first touch: the lead entered LEAD with it; last touch: it reached some stage with it
+    sort_keys = [counter_sort_key(Stage.LEAD.value, "campaign", campaign)]
+    sort_keys += [counter_sort_key(s.value, "last_campaign", campaign) for s in ALL_STAGES]
+    keys = [(counter_key("month", m), sk) for m in months for sk in sort_keys]
+    if store.get_items(keys) or store.cost_changes(campaign):
+        return
+    raise InvalidMetricsRequest(f"unknown campaign {campaign!r}: no lead came with it from {start:%Y-%m} to {last} "
+                                "(check the UTM name, e.g. in the campaignPerformance report)", field="campaign")
 
 
 def _check_campaign(campaign: str) -> str:
@@ -309,6 +330,7 @@ def record_campaign_cost(principal: Principal, campaign: str, period: str, amoun
     if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) \
             or amount < 0 or amount > MAX_AMOUNT:
         raise InvalidMetricsRequest("amount must be a number from 0 to 10^12", field="amount")
+    _check_known_campaign(campaign, period)
     cents = round(amount * 100)
     for _ in range(5):
         previous = store.get_cost(period, campaign)

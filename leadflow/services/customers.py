@@ -29,6 +29,7 @@ class ImportSummary:
     accounts: int = 0
     contacts: int = 0
     key_accounts: int = 0
+    unknown_owners: int = 0  # rows refused because their owner is not a rep of the routing rules
     errors: list[str] = field(default_factory=list)
 
 
@@ -37,9 +38,13 @@ def _slug(text: str) -> str:
 
 
 def import_customers(rows: Iterable[dict[str, str]]) -> ImportSummary:
-    """Rows with columns company, domain, country, owner, key_account, marketing_allowed, account_id (optional)
+    """Rows with columns company, domain, country, owner (a rep id of the routing rules, or empty),
+    key_account, marketing_allowed, account_id (optional)
     and contact_first_name, contact_last_name, contact_email, contact_phone (optional).
     Several rows of one account add contacts. Re-importing the same file changes nothing."""
+    from leadflow.services.rulesets import active_rules
+
+    reps = [r.id for r in active_rules("routing").reps]
     accounts: dict[str, dict] = {}
     summary = ImportSummary()
     for line, row in enumerate(rows, start=2):
@@ -47,6 +52,12 @@ def import_customers(rows: Iterable[dict[str, str]]) -> ImportSummary:
         missing = [c for c in REQUIRED if not row.get(c)]
         if missing:
             summary.errors.append(f"line {line}: {missing[0]} is required")
+            continue
+        if row.get("owner") and row["owner"] not in reps:
+            # routing would hand the account's leads to nobody: refuse, naming who is known
+            summary.unknown_owners += 1
+            summary.errors.append(f"line {line}: owner {row['owner']!r} is not a rep in the routing rules; "
+                                  f"known: {', '.join(reps)}")
             continue
         account_id = row.get("account_id") or _slug(row["company"])
         account = accounts.setdefault(account_id, {

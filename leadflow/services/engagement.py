@@ -40,7 +40,7 @@ def record_site_event(event: EngagementEventIn) -> str:
     sites = active_rules("sites")
     site = sites.site(event.site_key)
     if site is None:
-        raise Forbidden("unknown siteKey", field="siteKey")
+        raise Forbidden("unknown siteKey: it is not the key of a site in the sites rule set", field="siteKey")
     details = {"url": event.url, "site": site.name, **({"properties": event.properties} if event.properties else {})}
     lead_id = _visitor_lead(event.visitor_id)
     if lead_id:

@@ -12,7 +12,15 @@ from leadflow.adapters import clock, events, queues
 from leadflow.domain import routing as rules_mod
 from leadflow.domain import sla
 from leadflow.domain.controlling import CounterUpdate
-from leadflow.domain.errors import ConcurrentUpdate
+from leadflow.domain.dates import check_range
+from leadflow.domain.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    no_such_lead,
+)
 from leadflow.domain.lifecycle import Stage
 from leadflow.domain.routing import LeadFacts, RepLoad, RoutingDecision, RoutingRules
 from leadflow.services.lifecycle import open_load
@@ -113,25 +121,62 @@ def _announce(lead: LeadModel, decision: RoutingDecision) -> None:
                                         "managerId": decision.manager_id, "reason": decision.reason})
 
 
+TEAM_ROLES = ("sales_rep", "sales_manager")
+
+
+def team_members(role: str) -> tuple[str, ...] | None:
+    """The user ids that may sign in with a team role, from the active routing rules;
+    None for roles outside the sales team."""
+    if role not in TEAM_ROLES:
+        return None
+    return active_rules("routing").member_ids(role)
+
+
+def team_refusal(role: str, user_id: str) -> str | None:
+    """A rep or manager must be in the active routing rules (in AWS the `sub` of their Cognito
+    token): why not, naming the known ids, or None. Other roles are not team roles."""
+    if role not in TEAM_ROLES:
+        return None
+    rules: RoutingRules = active_rules("routing")
+    return rules.not_a_member(role, user_id)
+
+
 def reassign_by_manager(lead_id: str, rep_id: str, *, actor: str, reason: str) -> LeadModel:
+    """A manager gives an MQL to another rep. Each refusal says which rule: unknown lead,
+    empty reason, unknown rep (naming the known ones), not an MQL, already that rep's lead."""
+    lead = repo.find_lead(lead_id)
+    if lead is None:
+        raise no_such_lead(lead_id)
+    if not (reason or "").strip():
+        raise InvalidInput("reassigning needs a reason (it goes to the lead's history)", field="reason")
     rules: RoutingRules = active_rules("routing")
     rep = rules.rep(rep_id)
     if rep is None:
-        from leadflow.domain.errors import NotFound
-
-        raise NotFound(f"no rep {rep_id} in the routing rules", field="repId")
+        raise NotFound(f"no rep {rep_id!r} in the routing rules v{rules.version}; known reps: "
+                       f"{', '.join(r.id for r in rules.reps)}", field="repId")
+    _check_reassignable(lead, rep_id)
 
     def decide(lead, rules, loads, state, now):
+        _check_reassignable(lead, rep_id)  # read again on every attempt: another change may have won
         return RoutingDecision(lead.lead_id, rules_mod.QUEUE_REP, rep.id, rep.manager_id, rep.team, "manual",
-                               f"reassigned by {actor}: {reason}", dict(state or {}),
+                               f"reassigned by {actor}: {reason.strip()}", dict(state or {}),
                                sla_calendar=rep.office, rules_version=str(rules.version))
 
     decision = _decide_and_apply(lead_id, decide)
-    if decision is None:
-        from leadflow.domain.errors import IllegalTransition
-
-        raise IllegalTransition("only an MQL waiting for acceptance can be reassigned", field="id")
+    if decision is None:  # deleted or moved on between the checks and the write
+        _check_reassignable(repo.find_lead(lead_id), rep_id, lead_id)
     return repo.get_lead(lead_id)
+
+
+def _check_reassignable(lead: LeadModel | None, rep_id: str, lead_id: str = "") -> None:
+    if lead is None:
+        raise no_such_lead(lead_id)
+    if lead.stage != Stage.MQL.value:
+        raise IllegalTransition(f"only an MQL waiting for acceptance can be reassigned; lead {lead.lead_id} "
+                                f"is in stage {lead.stage}", field="id")
+    if lead.owner_id == rep_id:
+        raise Conflict(f"lead {lead.lead_id} is already assigned to {rep_id}; choose another rep",
+                       field="repId")
 
 
 def sla_sweep(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
@@ -177,6 +222,7 @@ def _requeue_unrouted(now: datetime) -> int:
 
 
 def fairness(first: date, last: date) -> list[rules_mod.FairnessRow]:
+    check_range(first, last, get_settings().max_report_days)  # one log query per month of the range
     rules: RoutingRules = active_rules("routing")
     months = sorted({f"{d:%Y-%m}" for d in _days(first, last)})
     assignments = [rules_mod.Assignment(i.rep_id, i.at, tuple(i.pool or ()))

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from leadflow.adapters import clock, events
 from leadflow.domain.access import Principal, Role
-from leadflow.domain.errors import IllegalTransition, NotFound
+from leadflow.domain.errors import IllegalTransition, InvalidInput, no_such_lead
 from leadflow.domain.lifecycle import Stage
 from leadflow.services import lifecycle
 from leadflow.store import leads as repo
@@ -19,15 +19,15 @@ MANAGERS = (Role.SALES_MANAGER, Role.ADMIN)
 _NO_SLA = {"sla_bucket": None, "sla_due": None}
 
 
-def _own_lead(principal: Principal, lead_id: str) -> LeadModel:
-    return _checked_own(principal, repo.find_lead(lead_id), lead_id)
+def _own_lead(principal: Principal, lead_id: str, action: str) -> LeadModel:
+    return _checked_own(principal, repo.find_lead(lead_id), lead_id, action)
 
 
-def _checked_own(principal: Principal, lead: LeadModel | None, lead_id: str) -> LeadModel:
-    principal.require(*SALES)
+def _checked_own(principal: Principal, lead: LeadModel | None, lead_id: str, action: str) -> LeadModel:
     # a rep must not learn whether another rep's lead exists: same answer as for a missing one
     if lead is None or (principal.role is Role.SALES_REP and lead.owner_id != principal.user_id):
-        raise NotFound(f"no lead {lead_id} in your queue", field="id")
+        raise no_such_lead(lead_id)
+    principal.require(*SALES, action=action)
     return lead
 
 
@@ -62,7 +62,7 @@ def team_queue(principal: Principal, first: int, after: str | None, manager_id: 
 
 
 def accept_lead(principal: Principal, lead_id: str) -> LeadModel:
-    lead = _own_lead(principal, lead_id)
+    lead = _own_lead(principal, lead_id, "acceptLead")
     _expect(lead, Stage.MQL, "acceptLead")
     if not lead.owner_id:
         raise IllegalTransition("the lead has no rep yet; a manager assigns it first", field="id")
@@ -83,7 +83,12 @@ def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool) 
     lead = repo.find_lead(lead_id)
     if review.in_review(lead) and principal.role in review.REVIEWERS:
         return review.reject_in_review(principal, lead, reason)
-    lead = _checked_own(principal, lead, lead_id)
+    if lead is not None and principal.role not in SALES:
+        # a state problem, not a permission one: this role rejects only leads in the review queue
+        raise IllegalTransition(f"rejectLead: a {principal.role.value} rejects only leads in the review queue; "
+                                f"lead {lead_id} is not in it (stage {lead.stage}, quality {lead.quality})",
+                                field="id")
+    lead = _checked_own(principal, lead, lead_id, "rejectLead")
     if lead.stage not in (Stage.MQL.value, Stage.SAL.value, Stage.SQL.value):
         raise IllegalTransition(f"a lead in stage {lead.stage} cannot be rejected; close the opportunity",
                                 field="id")
@@ -98,19 +103,19 @@ def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool) 
 
 def qualify_lead(principal: Principal, lead_id: str, *, budget: str | None, authority: str | None,
                  need: str | None, timeline: str | None) -> LeadModel:
-    lead = _own_lead(principal, lead_id)
+    lead = _own_lead(principal, lead_id, "qualifyLead")
     _expect(lead, Stage.SAL, "qualifyLead")
     bant = {"budget": budget, "authority": authority, "need": need, "timeline": timeline}
     if not any(bant.values()):
-        raise IllegalTransition("qualifying needs at least one of budget, authority, need, timeline",
-                                field="budget")
+        raise InvalidInput("qualifying needs at least one of budget, authority, need, timeline",
+                           field="budget")
     return lifecycle.transition(lead, Stage.SQL, actor=principal.user_id, reason="sales qualified (BANT)",
                                 extra_fields={"qualification": bant})
 
 
 def convert_to_opportunity(principal: Principal, lead_id: str, *, amount: float, currency: str,
                            expected_close: date) -> LeadModel:
-    lead = _own_lead(principal, lead_id)
+    lead = _own_lead(principal, lead_id, "convertToOpportunity")
     _expect(lead, Stage.SQL, "convertToOpportunity")
     if amount <= 0:
         raise IllegalTransition("amount must be greater than 0", field="amount")
@@ -124,7 +129,7 @@ def convert_to_opportunity(principal: Principal, lead_id: str, *, amount: float,
 
 def close_opportunity(principal: Principal, lead_id: str, *, won: bool, reason: str | None,
                       amount: float | None) -> LeadModel:
-    lead = _own_lead(principal, lead_id)
+    lead = _own_lead(principal, lead_id, "closeOpportunity")
     _expect(lead, Stage.OPPORTUNITY, "closeOpportunity")
     opportunity = dict(lead.opportunity or {})
     if amount is not None:

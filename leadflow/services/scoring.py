@@ -106,10 +106,10 @@ CREDIT_RATINGS = ("good", "poor")
 
 def set_creditworthiness(lead_id: str, rating: str | None, *, actor: str) -> LeadModel:
     """Finance or a credit-check integration rates the lead (seed 001: Bonität); the score follows."""
-    from leadflow.domain.errors import InvalidConfig
+    from leadflow.domain.errors import InvalidInput
 
     if rating is not None and rating not in CREDIT_RATINGS:
-        raise InvalidConfig(f"rating must be one of {', '.join(CREDIT_RATINGS)} or null", field="rating")
+        raise InvalidInput(f"rating must be one of {', '.join(CREDIT_RATINGS)} or null", field="rating")
     lead = repo.get_lead(lead_id)
     lead = lifecycle.record(lead, kind="credit", actor=actor, reason=f"creditworthiness: {rating or 'unknown'}",
                             set_fields={"creditworthiness": rating})

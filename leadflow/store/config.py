@@ -40,10 +40,12 @@ def latest_version(name: str) -> int:
     return int(newest.version) if newest else 0
 
 
-def publish(name: str, document: dict[str, Any], *, author: str, at: datetime, comment: str | None) -> int:
-    """Store the next version and make it active, atomically; a concurrent publish loses cleanly."""
+def publish(name: str, document: dict[str, Any], *, author: str, at: datetime, comment: str | None,
+            version: int | None = None) -> int:
+    """Store `version` (default: the next) and make it active, atomically; a concurrent publish
+    loses cleanly."""
     expected = active_version(name)
-    version = latest_version(name) + 1
+    version = version or latest_version(name) + 1
     item = ConfigModel(name, version, document=document, author=author, created_at=at, comment=comment)
     pointer = ConfigModel(name, POINTER, active_version=version, author=author, created_at=at)
     pointer_condition = (ConfigModel.active_version.does_not_exist() if expected is None

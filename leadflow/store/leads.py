@@ -20,7 +20,7 @@ from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
 from leadflow.domain.controlling import CounterUpdate
-from leadflow.domain.errors import ConcurrentUpdate, NotFound
+from leadflow.domain.errors import ConcurrentUpdate, no_such_lead
 from leadflow.store.models import (
     CounterModel,
     HistoryModel,
@@ -184,7 +184,7 @@ def get_lead(lead_id: str, *, consistent: bool = True) -> LeadModel:
     try:
         return LeadModel.get(lead_id, consistent_read=consistent)
     except DoesNotExist:
-        raise NotFound(f"no lead with id {lead_id}", field="id") from None
+        raise no_such_lead(lead_id) from None
 
 
 def find_lead(lead_id: str) -> LeadModel | None:

@@ -81,7 +81,7 @@ def put_task(task_id: str, assignee: str, created_at: datetime, data: dict[str, 
 def get_task(task_id: str) -> NurtureModel:
     item = _get(f"task#{task_id}", "task")
     if item is None:
-        raise NotFound(f"no task {task_id}", field="id")
+        raise NotFound(f"no such task: {task_id}", field="id")
     return item
 
 

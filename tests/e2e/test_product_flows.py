@@ -29,19 +29,21 @@ def stack(tmp_path_factory):
 
 
 def gql(stack, query: str, variables: dict | None = None, role: str = "admin", user: str | None = None) -> dict:
-    token = cli_token(role) if user is None else _token(role, user)
+    token = cli_token(role) if user is None else _token(role, user, stack.state_file)
     response = requests.post(stack.base_url + "/graphql", json={"query": query, "variables": variables or {}},
                              headers={"authorization": f"Bearer {token}"}, timeout=30)
     return response.json()
 
 
-def _token(role: str, user: str) -> str:
+def _token(role: str, user: str, stack_file) -> str:
+    """Reps and managers are checked against the routing rules of this stack (published by the test)."""
     import os
     import subprocess
 
     from tests.e2e.test_local_stack import BIN, REPO, SECRET
 
-    return subprocess.run([str(BIN / "leadflow"), "token", "--role", role, "--user", user], cwd=REPO, check=True,
+    return subprocess.run([str(BIN / "leadflow"), "token", "--role", role, "--user", user,
+                           "--stack-file", str(stack_file)], cwd=REPO, check=True,
                           capture_output=True, text=True, env={**os.environ, "LEADFLOW_DEV_SECRET": SECRET}
                           ).stdout.strip()
 

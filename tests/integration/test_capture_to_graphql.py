@@ -90,7 +90,7 @@ def test_graphql_refuses_callers_without_a_token_or_role(aws):
     finance = graphql(gql, LEAD_QUERY, {"id": lead_id}, role="finance")
     assert finance["data"] == {"lead": None}
     assert "only these roles" in finance["errors"][0]["message"]
-    rep = graphql(gql, LEAD_QUERY, {"id": lead_id}, role="sales_rep", user="rep-7")
+    rep = graphql(gql, LEAD_QUERY, {"id": lead_id}, role="sales_rep", user="anna.becker")
     assert rep == {"data": {"lead": None}}  # not their lead: they cannot learn it exists
 
 

@@ -325,24 +325,56 @@ def test_campaign_costs_are_recorded_by_finance_and_replaced_not_added(api):
     record = """mutation($c: String!, $p: String!, $a: Float!, $cur: String! = "EUR") {
         recordCampaignCost(campaign: $c, period: $p, amount: $a, currency: $cur) {
           campaign period amount currency version previousAmount changes { amount version } } }"""
-    first = api(record, {"c": "summer", "p": "2026-06", "a": 500})["recordCampaignCost"]
+    first = api(record, {"c": "autumn", "p": "2026-06", "a": 500})["recordCampaignCost"]
     assert (first["amount"], first["version"], first["previousAmount"]) == (500.0, 1, None)
-    again = api(record, {"c": "summer", "p": "2026-06", "a": 500})["recordCampaignCost"]
+    again = api(record, {"c": "autumn", "p": "2026-06", "a": 500})["recordCampaignCost"]
     assert again["version"] == 1  # the same amount again changes nothing
-    changed = api(record, {"c": "summer", "p": "2026-06", "a": 600.5}, role="admin")["recordCampaignCost"]
+    changed = api(record, {"c": "autumn", "p": "2026-06", "a": 600.5}, role="admin")["recordCampaignCost"]
     assert (changed["amount"], changed["version"], changed["previousAmount"]) == (600.5, 2, 500.0)
     assert [c["amount"] for c in changed["changes"]] == [500.0, 600.5]
-    listed = api("""query { campaignCosts(from: "2026-06-01", to: "2026-06-30", campaign: "summer") {
+    listed = api("""query { campaignCosts(from: "2026-06-01", to: "2026-06-30", campaign: "autumn") {
         campaign period amount } }""")
-    assert listed["campaignCosts"] == [{"campaign": "summer", "period": "2026-06", "amount": 600.5}]
+    assert listed["campaignCosts"] == [{"campaign": "autumn", "period": "2026-06", "amount": 600.5}]
 
-    refused = api(record, {"c": "summer", "p": "2026-06", "a": 1}, role="marketing")
+    refused = api(record, {"c": "autumn", "p": "2026-06", "a": 1}, role="marketing")
     assert "only these roles" in refused["errors"][0]
     for variables, message in (({"c": "spring", "p": "2026-13", "a": 1}, "period"),
                                ({"c": "spring", "p": "2026-02", "a": -5}, "amount"),
                                ({"c": " ", "p": "2026-02", "a": 5}, "campaign"),
                                ({"c": "spring", "p": "2026-02", "a": 5, "cur": "EURO"}, "currency")):
         assert message in api(record, variables)["errors"][0]
+
+
+def test_a_cost_for_an_unknown_campaign_or_an_unparseable_period_is_refused(api):
+    record = """mutation($c: String!, $p: String!) {
+        recordCampaignCost(campaign: $c, period: $p, amount: 100) { campaign version } }"""
+    typo = api(record, {"c": "sprnig", "p": "2026-02"})["errors"][0]
+    assert "unknown campaign 'sprnig': no lead came with it" in typo
+    assert api(record, {"c": "webinar", "p": "2026-04"})["recordCampaignCost"]["version"] == 1  # last touch only
+    for period in ("2026-2", "02-2026", "Feb 2026", "2026-02-01", "0000-01", "9999-12"):
+        assert "period must be a month like 2026-11 (YYYY-MM)" in api(record, {"c": "spring", "p": period})["errors"][0]
+
+
+def test_reversed_and_too_long_date_ranges_are_refused_in_every_report(api, monkeypatch):
+    """fairnessReport: tests/integration/test_routing_sales.py."""
+    from leadflow.settings import get_settings
+
+    queries = ('{ funnel(from: "F", to: "T") { grain } }', '{ cohorts(from: "F", to: "T") { groupBy } }',
+               '{ slaCompliance(from: "F", to: "T") { grain } }', '{ campaignPerformance(from: "F", to: "T") { to } }',
+               '{ campaignCosts(from: "F", to: "T") { period } }', '{ metricsCsv(from: "F", to: "T") }')
+    for query in queries:
+        reversed_ = api(query.replace("F", "2026-03-01").replace("T", "2026-01-01"), role="admin")["errors"][0]
+        assert reversed_ == "`to` (2026-01-01) lies before `from` (2026-03-01)", query
+        centuries = api(query.replace("F", "1900-01-01").replace("T", "2099-12-31"), role="admin")["errors"][0]
+        assert "is 73049 days; one query covers at most 3700 days" in centuries, query
+    monkeypatch.setenv("LEADFLOW_MAX_REPORT_DAYS", "31")
+    get_settings.cache_clear()
+    try:
+        quarter = api(queries[-1].replace("F", "2026-01-01").replace("T", "2026-03-31"), role="admin")["errors"][0]
+        assert "at most 31 days" in quarter
+    finally:
+        monkeypatch.delenv("LEADFLOW_MAX_REPORT_DAYS")
+        get_settings.cache_clear()
 
 
 def test_campaign_performance_with_first_and_last_touch(api):

@@ -62,3 +62,86 @@ def test_graphiql_is_served_in_dev(aws):
     dev = Mangum(create_app(production=False), lifespan="off")
     response = dev(http_event("GET", "/graphql", headers={"accept": "text/html"}), LambdaContext())
     assert response["statusCode"] == 200 and "graphiql" in response["body"].lower()
+
+
+# ------------------------------------------------------------------ error answers
+UNKNOWN = "01nosuchlead0000000000000"
+# Every mutation that takes an `id`, with valid other arguments: an unknown id must say so.
+MUTATIONS_WITH_ID = {
+    "correctLead": 'patch: {city: "Berlin"}',
+    "releaseLead": "",
+    "acceptLead": "",
+    "rejectLead": 'reason: "no budget"',
+    "qualifyLead": 'budget: "50k"',
+    "convertToOpportunity": 'amount: 1000, currency: "EUR", expectedClose: "2099-12-31"',
+    "closeOpportunity": 'won: true, reason: "best fit"',
+    "setCreditworthiness": 'rating: "good"',
+    "reassignLead": 'repId: "anna.becker", reason: "holiday cover"',
+    "withdrawConsent": 'note: "by phone"',
+    "eraseLead": "",
+    "completeTask": 'outcome: "called"',  # a task id
+}
+
+
+def _mutation_call(name: str, args: str) -> str:
+    from leadflow.api.schema import schema
+
+    field = schema._schema.mutation_type.fields[name]
+    named = getattr(field.type, "of_type", field.type)
+    selection = " { __typename }" if hasattr(named, "fields") else ""
+    return f'mutation {{ {name}(id: "{UNKNOWN}"{", " + args if args else ""}){selection} }}'
+
+
+def test_every_mutation_with_an_id_is_in_the_table():
+    from leadflow.api.schema import schema
+
+    with_id = {name for name, f in schema._schema.mutation_type.fields.items() if "id" in f.args}
+    assert with_id == set(MUTATIONS_WITH_ID), "add new mutations to MUTATIONS_WITH_ID"
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS_WITH_ID))
+def test_an_unknown_id_says_no_such_lead(prod_api, name):
+    result = post(prod_api, _mutation_call(name, MUTATIONS_WITH_ID[name]))
+    assert result.get("data") is None, result
+    error = result["errors"][0]
+    thing = "task" if name == "completeTask" else "lead"
+    assert error["message"] == f"no such {thing}: {UNKNOWN}"
+    assert error["extensions"] == {"code": "not_found", "rule": "not_found", "field": "id"}
+
+
+def test_marketing_rejecting_an_unknown_or_sales_lead_is_told_what_is_wrong(aws):
+    from functions.graphql_api import handler
+    from tests.helpers import graphql
+    from tests.integration.test_routing_sales import new_mql
+
+    mutation = 'mutation($id: ID!) { rejectLead(id: $id, reason: "junk") { stage } }'
+    unknown = graphql(handler, mutation, {"id": UNKNOWN}, role="marketing")["errors"][0]
+    assert unknown["message"] == f"no such lead: {UNKNOWN}"  # not "the role marketing may not do this"
+    mql = new_mql()
+    state = graphql(handler, mutation, {"id": mql}, role="marketing")["errors"][0]
+    assert "rejects only leads in the review queue" in state["message"] and "stage MQL" in state["message"]
+    assert state["extensions"]["code"] == "invalid_state"
+
+
+def test_a_permission_error_names_the_rule(aws):
+    from leadflow.domain.access import Principal, Role
+    from leadflow.domain.errors import Forbidden
+    from leadflow.services import sales
+
+    with pytest.raises(Forbidden) as err:
+        sales.team_queue(Principal("mia", Role.MARKETING), 10, None)
+    assert "for the roles sales_manager, admin; you are marketing" in err.value.message
+
+
+def test_a_token_for_someone_outside_the_sales_team_is_refused_naming_the_team(prod_api):
+    refused = prod_api(http_event("POST", "/graphql", body={"query": "{ myLeads { edges { cursor } } }"},
+                                  claims={"sub": "sales_rep-1", "custom:role": "sales_rep"}), LambdaContext())
+    error = json.loads(refused["body"])["errors"][0]
+    assert "'sales_rep-1' is not a sales_rep in the sales team" in error["message"]
+    assert "known: anna.becker, jonas.wagner, mehmet.yilmaz, sophie.schulz, lena.hoffmann" in error["message"]
+    assert error["extensions"] == {"code": "unauthenticated"}
+    manager = post(prod_api, "{ teamQueue { edges { cursor } } }", role="sales_manager")
+    assert manager == {"data": {"teamQueue": {"edges": []}}}  # katrin.vogel is the team's manager
+    boss = prod_api(http_event("POST", "/graphql", body={"query": "{ teamQueue { edges { cursor } } }"},
+                               claims={"sub": "anna.becker", "custom:role": "sales_manager"}), LambdaContext())
+    assert "known: katrin.vogel" in json.loads(boss["body"])["errors"][0]["message"]

@@ -107,17 +107,34 @@ def test_dev_secret_is_created_once_per_checkout_and_shared(tmp_path, monkeypatc
     assert auth.dev_secret() == "from-the-environment-0123456789abcdef"
 
 
-def test_token_command_prints_just_a_verifiable_token(monkeypatch, capsys):
+def test_token_command_prints_just_a_verifiable_token(monkeypatch, capsys, tmp_path):
     from leadflow.cli import main
     from leadflow.cli.token import ROLES
 
     assert ROLES == auth.ROLES
     monkeypatch.setenv(auth.SECRET_ENV, SECRET)
-    assert main(["token", "--role", "sales_manager", "--user", "mgr-7"]) == 0
+    no_stack = ["--stack-file", str(tmp_path / "no-stack.json")]  # the shipped config/routing.yaml decides
+    assert main(["token", "--role", "sales_manager", "--user", "katrin.vogel", *no_stack]) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     claims = auth.verify_token(out.strip(), secret=SECRET)
-    assert claims["sub"] == "mgr-7" and claims["custom:role"] == "sales_manager"
+    assert claims["sub"] == "katrin.vogel" and claims["custom:role"] == "sales_manager"
+
+
+def test_token_command_lists_the_team_and_refuses_users_outside_it(monkeypatch, capsys, tmp_path):
+    from leadflow.cli import main
+
+    monkeypatch.setenv(auth.SECRET_ENV, SECRET)
+    no_stack = ["--stack-file", str(tmp_path / "no-stack.json")]
+    assert main(["token", "--role", "sales_rep", "--list", *no_stack]) == 0
+    reps = capsys.readouterr().out.split()
+    assert reps == ["anna.becker", "jonas.wagner", "mehmet.yilmaz", "sophie.schulz", "lena.hoffmann"]
+    assert main(["token", "--role", "sales_rep", "--user", "sales_rep-1", *no_stack]) == 2
+    error = capsys.readouterr().err
+    assert "'sales_rep-1' is not a sales_rep" in error and "known: anna.becker, jonas.wagner" in error
+    assert main(["token", "--role", "sales_rep", *no_stack]) == 0  # default: the first rep, not a made-up id
+    assert auth.verify_token(capsys.readouterr().out.strip(), secret=SECRET)["sub"] == "anna.becker"
+    assert main(["token", "--role", "finance", "--user", "fiona", *no_stack]) == 0  # not a team role
 
 
 # ------------------------------------------------------------------ routes

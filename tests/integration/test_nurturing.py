@@ -207,9 +207,9 @@ def test_key_accounts_are_not_nurtured_unless_their_owner_allows_it(aws):
     from leadflow.store.nurture import journey_state
 
     import_customers([
-        {"company": "Brandt Spedition GmbH", "domain": "brandt-spedition.de", "owner": "rep-anna",
+        {"company": "Brandt Spedition GmbH", "domain": "brandt-spedition.de", "owner": "anna.becker",
          "key_account": "yes"},
-        {"company": "Lindner Holzbau GmbH", "domain": "lindner-holz.de", "owner": "rep-ben", "key_account": "yes",
+        {"company": "Lindner Holzbau GmbH", "domain": "lindner-holz.de", "owner": "jonas.wagner", "key_account": "yes",
          "marketing_allowed": "yes"},
     ])
     closed = capture(WITH_CONSENT)

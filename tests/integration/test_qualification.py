@@ -173,7 +173,7 @@ def test_existing_customer_and_key_account_owner_are_flagged(aws):
 
     summary = import_customers([
         {"company": "Brandt Spedition GmbH", "domain": "brandt-spedition.de", "country": "DE",
-         "owner": "rep-anna", "key_account": "yes", "contact_first_name": "Ole", "contact_last_name": "Brandt",
+         "owner": "anna.becker", "key_account": "yes", "contact_first_name": "Ole", "contact_last_name": "Brandt",
          "contact_email": "ole@brandt-spedition.de"},
     ])
     assert (summary.accounts, summary.key_accounts) == (1, 1)
@@ -181,7 +181,27 @@ def test_existing_customer_and_key_account_owner_are_flagged(aws):
     drain_intake(aws)
     stored = lead(lead_id)
     assert stored.existing_customer and stored.key_account
-    assert stored.account_owner_id == "rep-anna"
+    assert stored.account_owner_id == "anna.becker"
+
+
+def test_customer_import_refuses_owners_who_are_not_reps_and_counts_them(aws, tmp_path, monkeypatch, capsys):
+    import argparse
+
+    from leadflow.cli import importing
+    from leadflow.store.directory import get_account
+
+    csv_file = tmp_path / "customers.csv"
+    csv_file.write_text("company,domain,owner,key_account\n"
+                        "Brandt Spedition GmbH,brandt-spedition.de,anna.becker,yes\n"
+                        "Lindner Holzbau GmbH,lindner-holz.de,rep-anna,yes\n"
+                        "Kurz KG,kurz.de,,no\n")
+    monkeypatch.setattr(importing, "connect", lambda args: None)  # the test's emulator is the target
+    code = importing.run_customers(argparse.Namespace(file=str(csv_file)))
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "2 accounts (1 key accounts), 0 contacts imported; 1 rows refused (1 with an owner who is not a rep)" in out
+    assert "line 3: owner 'rep-anna' is not a rep in the routing rules; known: anna.becker, jonas.wagner" in err
+    assert get_account("lindner-holzbau-gmbh") is None
 
 
 def test_review_queue_correct_release_and_reject(aws):

@@ -118,6 +118,45 @@ def test_no_eligible_rep_goes_to_the_manager_queue(team):
     assert moved["data"]["reassignLead"]["ownerId"] == "rep-a"
 
 
+def test_reassign_refusals_each_name_their_rule(team):
+    from functions.graphql_api import handler as gql
+
+    lead_id = new_mql()
+    route(lead_id)
+    owner = lead(lead_id).owner_id
+
+    def reassign(rep_id: str, reason: str = "holiday cover", lead_ref: str = lead_id) -> dict:
+        result = graphql(gql, "mutation($id: ID!, $rep: String!, $reason: String!) { reassignLead(id: $id, "
+                              "repId: $rep, reason: $reason) { ownerId history { actor reason } } }",
+                         {"id": lead_ref, "rep": rep_id, "reason": reason}, role="sales_manager", user="boss")
+        return result["errors"][0] if result.get("errors") else result["data"]["reassignLead"]
+
+    same = reassign(owner)  # was: the raw "Failed to write transaction items"
+    assert same["message"] == f"lead {lead_id} is already assigned to {owner}; choose another rep"
+    assert same["extensions"] == {"code": "invalid_state", "rule": "conflict", "field": "repId"}
+    unknown_rep = reassign("rep-z")
+    assert "no rep 'rep-z' in the routing rules" in unknown_rep["message"]
+    assert "known reps: rep-a, rep-b, rep-c, rep-d" in unknown_rep["message"]
+    assert unknown_rep["extensions"]["field"] == "repId"
+    empty = reassign("rep-d" if owner != "rep-d" else "rep-a", reason="  ")
+    assert empty["message"] == "reassigning needs a reason (it goes to the lead's history)"
+    assert empty["extensions"] == {"code": "invalid_input", "rule": "invalid_input", "field": "reason"}
+    missing = reassign("rep-a", lead_ref="01nosuchlead0000000000000")  # was: "only an MQL waiting..."
+    assert missing["message"] == "no such lead: 01nosuchlead0000000000000"
+    other = next(r for r in ("rep-a", "rep-b", "rep-c") if r != owner)
+    moved = reassign(other, reason="  speaks French ")
+    assert moved["ownerId"] == other and moved["history"][-1]["reason"] == "reassigned by boss: speaks French"
+    from leadflow.store.counters import counters_for
+
+    loads = counters_for("load#open")
+    assert loads[other]["open"] == 1 and loads[owner]["open"] == 0
+    graphql(gql, "mutation($id: ID!) { acceptLead(id: $id) { stage } }", {"id": lead_id}, role="sales_rep",
+            user=other)
+    late = reassign(owner)
+    assert late["message"] == f"only an MQL waiting for acceptance can be reassigned; lead {lead_id} is in stage SAL"
+    assert late["extensions"]["code"] == "invalid_state"
+
+
 def test_sla_sweep_reassigns_an_unaccepted_lead_with_the_reason(team, monkeypatch):
     from leadflow.adapters import clock
     from leadflow.services.routing import sla_sweep
@@ -152,7 +191,7 @@ def test_a_rep_works_the_lead_to_customer_and_cannot_touch_others(team):
 
     assert act("query($id: ID!) { lead(id: $id) { id } }", other) == {"data": {"lead": None}}
     refused = act("mutation($id: ID!) { acceptLead(id: $id) { stage } }", other)
-    assert refused["data"] is None and "no lead" in refused["errors"][0]["message"]
+    assert refused["data"] is None and "no such lead" in refused["errors"][0]["message"]
     queue = graphql(gql, "{ myLeads(stage: MQL) { edges { node { id } } } }", role="sales_rep", user=rep)
     assert [e["node"]["id"] for e in queue["data"]["myLeads"]["edges"]] == [mine]
 
@@ -192,11 +231,31 @@ def test_fairness_report_shows_shares_against_weights(team):
     route(*ids)
     today = date.today().isoformat()
     rows = graphql(gql, "query($f: Date!, $t: Date!) { fairnessReport(from: $f, to: $t) { repId assigned "
-                        "expectedShare deviation } }", {"f": today, "t": today}, role="sales_manager")
+                        "expectedShare deviation } }", {"f": today, "t": today}, role="sales_manager", user="boss")
     by_rep = {r["repId"]: r for r in rows["data"]["fairnessReport"]}
     assert by_rep["rep-c"]["assigned"] == 4 and by_rep["rep-a"]["assigned"] == 2
     assert abs(by_rep["rep-c"]["deviation"]) < 0.01
     assert by_rep["rep-d"]["assigned"] == 0
+
+
+def test_fairness_report_refuses_reversed_and_too_long_ranges(team, monkeypatch):
+    from functions.graphql_api import handler as gql
+    from leadflow.store import routing as store
+
+    months: list[str] = []
+    monkeypatch.setattr(store, "assignment_log", lambda month: months.append(month) or [])
+
+    def report(start: str, end: str) -> dict:
+        return graphql(gql, "query($f: Date!, $t: Date!) { fairnessReport(from: $f, to: $t) { repId } }",
+                       {"f": start, "t": end}, role="sales_manager", user="boss")
+
+    reversed_ = report("2026-03-01", "2026-01-01")["errors"][0]
+    assert reversed_["message"] == "`to` (2026-01-01) lies before `from` (2026-03-01)"
+    assert reversed_["extensions"] == {"code": "invalid_input", "rule": "invalid_input", "field": "to"}
+    centuries = report("1900-01-01", "2099-12-31")["errors"][0]["message"]  # was: 2,400 queries, a timeout
+    assert "is 73049 days; one query covers at most 3700 days" in centuries
+    assert months == []
+    assert len(report("2026-01-01", "2026-03-31")["data"]["fairnessReport"]) == 4 and len(months) == 3
 
 
 def test_an_mql_whose_routing_message_was_lost_is_sent_again(team, monkeypatch):

@@ -8,7 +8,7 @@ from itertools import pairwise
 import pytest
 
 from leadflow.domain.controlling import counter_updates, period_key, time_bucket
-from leadflow.domain.errors import IllegalTransition
+from leadflow.domain.errors import IllegalTransition, InvalidInput
 from leadflow.domain.lifecycle import FUNNEL, SIDE_EXITS, TRANSITIONS, Stage, Transition, check_transition
 
 
@@ -31,7 +31,7 @@ def test_skipping_or_going_back_is_refused_naming_the_allowed_moves(from_stage, 
 @pytest.mark.parametrize("exit_stage", sorted(SIDE_EXITS, key=lambda s: s.value))
 def test_side_exits_need_a_reason(exit_stage):
     source = next(s for s, targets in TRANSITIONS.items() if exit_stage in targets)
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(InvalidInput) as err:
         check_transition(source, exit_stage, reason="  ")
     assert err.value.field == "reason"
     check_transition(source, exit_stage, reason="no budget")

@@ -215,3 +215,30 @@ def test_bad_events_are_refused_naming_the_field(changes, field):
 def test_the_refusal_of_an_open_event_says_why():
     _, message = _first_error(event(type="open"))
     assert "only from mail links" in message
+
+
+@pytest.mark.parametrize("changes,rule,message", [
+    ({"siteKey": "short"}, "key_format", "must be 8 to 64 characters: letters, digits, _ -"),
+    ({"visitorId": "<script>alert</script>"}, "id_format", "must be 8 to 128 characters: letters, digits, _ . : -"),
+    ({"leadId": "01 hx"}, "id_format", "must be 8 to 128 characters: letters, digits, _ . : -"),
+])
+def test_a_pattern_refusal_names_the_real_rule_not_line_breaks(changes, rule, message):
+    with pytest.raises(ValidationError) as err:
+        parse_event(event(**changes), NOW)
+    first = field_errors(err.value)[0]
+    assert (first.rule, first.message) == (rule, message)
+
+
+def test_every_pattern_of_the_public_models_has_a_named_rule():
+    from leadflow.domain.submission import PATTERN_RULES, LeadSubmission
+    from leadflow.domain.tracking import EngagementEventIn
+
+    def patterns(model):
+        for field in model.model_fields.values():
+            for meta in [*field.metadata, *(m for a in getattr(field.annotation, "__args__", ())
+                                             for m in getattr(a, "__metadata__", ()))]:
+                if getattr(meta, "pattern", None):
+                    yield getattr(meta.pattern, "pattern", meta.pattern)
+
+    found = {*patterns(EngagementEventIn), *patterns(LeadSubmission)}
+    assert found and found <= set(PATTERN_RULES), found - set(PATTERN_RULES)
