@@ -79,6 +79,7 @@ MUTATIONS_WITH_ID = {
     "reassignLead": 'repId: "anna.becker", reason: "holiday cover"',
     "withdrawConsent": 'note: "by phone"',
     "eraseLead": "",
+    "mergeDuplicate": "",
     "completeTask": 'outcome: "called"',  # a task id
 }
 
