@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from datetime import date, timedelta
 from typing import Any
 
 from infra.auth import ROLES
@@ -207,12 +208,13 @@ def advance_demo_funnel(stack: Any, results: list[dict[str, Any]], stop: Any = N
             break
         time.sleep(1.0)
     done: list[str] = []
+    soon = (date.today() + timedelta(days=90)).isoformat()  # a close date may not lie in the past
     steps = [
         ("won", [("acceptLead", {}), ("qualifyLead", {"budget": "60k", "need": "WMS", "timeline": "Q1"}),
-                 ("convertToOpportunity", {"amount": 48000, "currency": "EUR", "expectedClose": "2027-03-31"}),
+                 ("convertToOpportunity", {"amount": 48000, "currency": "EUR", "expectedClose": soon}),
                  ("closeOpportunity", {"won": True, "reason": "best fit"})]),
         ("lost", [("acceptLead", {}), ("qualifyLead", {"budget": "20k"}),
-                  ("convertToOpportunity", {"amount": 18000, "currency": "EUR", "expectedClose": "2027-02-28"}),
+                  ("convertToOpportunity", {"amount": 18000, "currency": "EUR", "expectedClose": soon}),
                   ("closeOpportunity", {"won": False, "reason": "price: competitor cheaper"})]),
         ("recycled", [("rejectLead", {"reason": "no budget: next year", "recycle": True})]),
     ]

@@ -56,7 +56,8 @@ class Money:
 
 @strawberry.type(description="How often a reason was given.")
 class ReasonCount:
-    reason: str = strawberry.field(description="Reason code: the reason text before ':' as a slug.")
+    reason: str = strawberry.field(description=(
+        'Reason code from the configured list (config/sales.yaml) or "other"; never the free text.'))
     count: int
 
 
@@ -86,7 +87,11 @@ class StageMetrics:
     top_lost_reasons: list[ReasonCount]
     sla_met: int
     sla_missed: int
-    amounts: list[Money] = strawberry.field(description="Deal amounts of the entries (revenue won on CUSTOMER).")
+    amounts: list[Money] = strawberry.field(description=(
+        "Deal amounts of the entries: value opened on OPPORTUNITY, revenue won on CUSTOMER."))
+    open_pipeline: list[Money] | None = strawberry.field(description=(
+        "OPPORTUNITY in a group's totals: the amounts of the opportunities open now, whatever the range "
+        "(null elsewhere)."))
 
     @classmethod
     def of(cls, m: domain.StageMetrics, top: int) -> StageMetrics:
@@ -101,7 +106,8 @@ class StageMetrics:
                                                  for r in m.top_reasons(Stage.DISQUALIFIED, top)],
                    top_lost_reasons=[ReasonCount(reason=r.reason, count=r.count)
                                      for r in m.top_reasons(Stage.LOST, top)],
-                   sla_met=m.sla_met, sla_missed=m.sla_missed, amounts=[Money.of(a) for a in m.amounts])
+                   sla_met=m.sla_met, sla_missed=m.sla_missed, amounts=[Money.of(a) for a in m.amounts],
+                   open_pipeline=None if m.open_pipeline is None else [Money.of(a) for a in m.open_pipeline])
 
 
 @strawberry.type

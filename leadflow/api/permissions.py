@@ -17,6 +17,9 @@ from strawberry.permission import BasePermission
 
 from leadflow.domain.access import ALL_ROLES, PERSONAL_DATA_ROLES, Principal, Role
 
+# BANT answers are a rep's notes of a sales conversation (who decides, what budget): sales only.
+SALES_ROLES = frozenset({Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN})
+
 TYPE_ROLES: dict[str, frozenset[Role]] = {
     "Query": ALL_ROLES,
     "Mutation": ALL_ROLES,
@@ -35,6 +38,10 @@ TYPE_ROLES: dict[str, frozenset[Role]] = {
     "JourneyRun": PERSONAL_DATA_ROLES,
     "LeadConnection": PERSONAL_DATA_ROLES,
     "LeadEdge": PERSONAL_DATA_ROLES,
+    "Qualification": SALES_ROLES,
+    # amount, currency, close date and a reason code: no personal data, but only on a lead its reader
+    # may see; finance gets deal money as aggregates (funnel amounts, open pipeline, revenue)
+    "Opportunity": PERSONAL_DATA_ROLES,
     "PageInfo": ALL_ROLES,
     "ConfigVersion": frozenset({Role.ADMIN}),
     "Viewer": ALL_ROLES,

@@ -72,9 +72,13 @@ class SalesMutation:
 
     @strawberry.mutation(permission_classes=[REJECTERS], description=(
         "Reject a lead. In the review queue (marketing): disqualified with the reason. "
-        "A rep's lead: back to nurturing (recycle: true, the default) or disqualified."))
-    def reject_lead(self, info: strawberry.Info, id: strawberry.ID, reason: str, recycle: bool = True) -> Lead:
-        return Lead.from_model(sales_service.reject_lead(principal_of(info), str(id), reason, recycle))
+        "A rep's lead: back to nurturing (recycle: true, the default) or disqualified. reasonCode: a code "
+        "from config/sales.yaml for counters and finance (else the listed code the reason starts with, "
+        "or \"other\"); the reason text stays in the lead's history."))
+    def reject_lead(self, info: strawberry.Info, id: strawberry.ID, reason: str, recycle: bool = True,
+                    reason_code: str | None = None) -> Lead:
+        return Lead.from_model(sales_service.reject_lead(principal_of(info), str(id), reason, recycle,
+                                                         reason_code=reason_code))
 
     @strawberry.mutation(permission_classes=[SALES], description="SAL -> SQL with budget, authority, need, timeline.")
     def qualify_lead(self, info: strawberry.Info, id: strawberry.ID, budget: str | None = None,
@@ -82,17 +86,22 @@ class SalesMutation:
         return Lead.from_model(sales_service.qualify_lead(principal_of(info), str(id), budget=budget,
                                                           authority=authority, need=need, timeline=timeline))
 
-    @strawberry.mutation(permission_classes=[SALES], description="SQL -> OPPORTUNITY.")
+    @strawberry.mutation(permission_classes=[SALES], description=(
+        "SQL -> OPPORTUNITY. amount: more than 0 and at most config/sales.yaml max_deal_amount; "
+        "expectedClose: today or later (at most max_close_days ahead)."))
     def convert_to_opportunity(self, info: strawberry.Info, id: strawberry.ID, amount: float, currency: str,
                                expected_close: date) -> Lead:
         return Lead.from_model(sales_service.convert_to_opportunity(
             principal_of(info), str(id), amount=amount, currency=currency, expected_close=expected_close))
 
-    @strawberry.mutation(permission_classes=[SALES], description="OPPORTUNITY -> CUSTOMER (won) or LOST.")
+    @strawberry.mutation(permission_classes=[SALES], description=(
+        "OPPORTUNITY -> CUSTOMER (won) or LOST. Lost needs a reason or a reasonCode (config/sales.yaml); "
+        "counters and finance get the code, the reason text stays in the lead's history."))
     def close_opportunity(self, info: strawberry.Info, id: strawberry.ID, won: bool, reason: str | None = None,
-                          amount: float | None = None) -> Lead:
+                          amount: float | None = None, reason_code: str | None = None) -> Lead:
         return Lead.from_model(sales_service.close_opportunity(principal_of(info), str(id), won=won,
-                                                               reason=reason, amount=amount))
+                                                               reason=reason, amount=amount,
+                                                               reason_code=reason_code))
 
     @strawberry.mutation(permission_classes=[CREDIT], description=(
         "Rate a lead's creditworthiness (good | poor | null = unknown); the score is recomputed."))

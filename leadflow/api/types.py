@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 from strawberry.scalars import JSON
@@ -158,6 +158,39 @@ class JourneyState:
     runs: list[JourneyRun]
 
 
+@strawberry.type(description="BANT answers a rep recorded with qualifyLead (sales and admins only).")
+class Qualification:
+    budget: str | None
+    authority: str | None
+    need: str | None
+    timeline: str | None
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Qualification | None:
+        if not d:
+            return None
+        return cls(budget=d.get("budget"), authority=d.get("authority"), need=d.get("need"),
+                   timeline=d.get("timeline"))
+
+
+@strawberry.type(description="The deal from convertToOpportunity and closeOpportunity. No personal data.")
+class Opportunity:
+    amount: float = strawberry.field(description="In currency units; the won amount once won.")
+    currency: str
+    expected_close: date | None
+    lost_reason_code: str | None = strawberry.field(
+        description='Why it was lost: a code from config/sales.yaml or "other" (the text: Lead.closeReason).')
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Opportunity | None:
+        if not d or d.get("amount_cents") is None:
+            return None
+        close = d.get("expected_close")
+        return cls(amount=round(int(d["amount_cents"]) / 100, 2), currency=d.get("currency") or "EUR",
+                   expected_close=date.fromisoformat(close) if close else None,
+                   lost_reason_code=d.get("reason_code"))
+
+
 @strawberry.type(description="A contact on its way from form submission to customer.")
 class Lead:
     id: strawberry.ID
@@ -194,6 +227,9 @@ class Lead:
     score: Score | None
     prediction: Prediction | None
     creditworthiness: str | None
+    qualification: Qualification | None = strawberry.field(description="BANT answers (sales and admins only).")
+    opportunity: Opportunity | None = strawberry.field(description="Amount, currency, expected close, lost code.")
+    close_reason: str | None = strawberry.field(description="The won or lost reason as the rep wrote it.")
     erased_at: datetime | None = strawberry.field(description="Personal data erased on request.")
     created_at: datetime
     updated_at: datetime
@@ -264,7 +300,9 @@ class Lead:
             account_id=m.account_id, account_owner_id=m.account_owner_id, duplicate_of=m.duplicate_of,
             merged_into=m.merged_into, submissions=int(m.submissions or 1), score=Score.from_dict(m.score),
             prediction=Prediction.from_dict(m.prediction),
-            creditworthiness=m.creditworthiness, erased_at=m.erased_at, created_at=m.created_at,
+            creditworthiness=m.creditworthiness, qualification=Qualification.from_dict(m.qualification),
+            opportunity=Opportunity.from_dict(m.opportunity), close_reason=m.close_reason, erased_at=m.erased_at,
+            created_at=m.created_at,
             updated_at=m.updated_at, stage_entered_at=m.stage_entered_at,
         )
 

@@ -10,6 +10,7 @@ Counter items (MetricsTable, pk/sk strings, numeric attributes moved with ADD):
 
     pk "<grain>#<period>"    day#2026-11-22 | week#2026-W47 | month#2026-11 (company time zone)
     pk "cohort#<YYYY-MM>"    the month the lead was captured
+    pk "pipeline"            the opportunities open now (a running total, not a period)
     sk "<STAGE>|<dimension>|<value>"   dimension: all | source | campaign | last_campaign | owner
 
 Attributes of a period item (stage S, dimension value v, period p):
@@ -20,9 +21,12 @@ Attributes of a period item (stage S, dimension value v, period p):
     tis_<b>            time-in-stage histogram of the leads that left S in p (see time_bucket)
     rsn_<T>_<code>     side exits to T (DISQUALIFIED, RECYCLED, LOST) by reason code
     sla_met / sla_missed   SLA outcome of leads that left S (the sales side passes sla_met)
-    amt_<CUR>          amount in cents of the leads that entered S (revenue won on CUSTOMER)
+    amt_<CUR>          amount in cents of the leads that entered S (value opened on OPPORTUNITY,
+                       revenue won on CUSTOMER)
 
 Attributes of a cohort item: `reached` (leads of the cohort that reached S, each once).
+Attributes of the pipeline item (OPPORTUNITY only): `amt_<CUR>`, the open value: added when an
+opportunity opens, taken off under the same dimensions when it closes.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ GRAINS = ("day", "week", "month")
 DIMENSIONS = ("all", "source", "campaign", "last_campaign", "owner")
 NONE_VALUE = "(none)"
 COHORT = "cohort"
+PIPELINE = "pipeline"
 DEFAULT_CURRENCY = "EUR"
 MAX_VALUE_LENGTH = 200  # a dimension value in a sort key (UTM values are user input)
 
@@ -247,6 +252,17 @@ def with_dimensions(details: Mapping | None, dimensions: Mapping[str, str | None
     return {**(details or {}), "dims": recorded_dimensions(dimensions)}
 
 
+# The `details` of a stage history entry that counter_updates (and so a recount) reads. All
+# anonymous (ids of reps, UTM values, flags, amounts, codes): erasure keeps exactly these.
+COUNTED_DETAILS = ("dims", "source", "campaign", "sla_met", "amount", "amount_cents", "currency", "reason_code",
+                   "pipeline")
+
+
+def pipeline_details(amount_cents: int, currency: str, dimensions: Mapping[str, str | None]) -> dict:
+    """What an opportunity put into the open pipeline, for the transition that takes it out."""
+    return {"amount_cents": int(amount_cents), "currency": currency, "dims": recorded_dimensions(dimensions)}
+
+
 def counter_updates(
     transition: Transition,
     dimensions: Mapping[str, str | None],
@@ -262,7 +278,8 @@ def counter_updates(
     Per grain and dimension: `entered` (+`first`, +`amt_<CUR>`) on the new stage; `exit_<TO>`, the
     time-in-stage bucket, the side-exit reason and the SLA outcome on the stage it leaves. With
     `captured_at` and a first visit of the stage, also the lead's capture cohort. At most
-    3 grains x 5 dimensions x 2 + 5 = 35 items (DynamoDB allows 100 in one transaction)."""
+    3 grains x 5 dimensions x 2 + 5 = 35 items, + 5 pipeline items when an opportunity opens or closes
+    (DynamoDB allows 100 in one transaction)."""
     values = dimension_values(dimensions)
     to_stage = transition.to_stage.value
     entered: dict[str, int] = {"entered": 1}
@@ -278,7 +295,9 @@ def counter_updates(
             seconds = (transition.at - entered_from_stage_at).total_seconds()
             left[f"tis_{time_bucket(seconds)}"] = 1
         if transition.to_stage in SIDE_EXITS:
-            left[f"rsn_{to_stage}_{reason_code(transition.reason)}"] = 1
+            # the code the transition recorded (a configured list); older entries: the reason's slug
+            code = reason_code((details or {}).get("reason_code") or transition.reason)
+            left[f"rsn_{to_stage}_{code}"] = 1
         sla_met = (details or {}).get("sla_met")
         if isinstance(sla_met, bool):
             left["sla_met" if sla_met else "sla_missed"] = 1
@@ -297,13 +316,32 @@ def counter_updates(
         for dimension in DIMENSIONS:
             updates.append(CounterUpdate(pk, counter_sort_key(to_stage, dimension, values[dimension]),
                                          {"reached": 1}))
+    updates += _pipeline_updates(transition, values, money, details)
     return updates
+
+
+def _pipeline_updates(transition: Transition, values: Mapping[str, str], money: tuple[str, int] | None,
+                      details: Mapping | None) -> list[CounterUpdate]:
+    """The open pipeline: + the amount when an opportunity opens, - what it put in (its
+    `details["pipeline"]`, under the dimensions it was added with) when it closes."""
+    opportunity = Stage.OPPORTUNITY.value
+    if transition.to_stage is Stage.OPPORTUNITY and money and money[1]:
+        return [CounterUpdate(PIPELINE, counter_sort_key(opportunity, d, values[d]), {f"amt_{money[0]}": money[1]})
+                for d in DIMENSIONS]
+    added = (details or {}).get("pipeline")
+    if transition.from_stage is Stage.OPPORTUNITY and isinstance(added, Mapping):
+        put_in = money_of({"amount_cents": added.get("amount_cents"), "currency": added.get("currency")})
+        if put_in and put_in[1]:
+            then = dimension_values(added.get("dims") or {})
+            return [CounterUpdate(PIPELINE, counter_sort_key(opportunity, d, then[d]), {f"amt_{put_in[0]}": -put_in[1]})
+                    for d in DIMENSIONS]
+    return []
 
 
 def is_counter_key(pk: str) -> bool:
     """Keys counter_updates writes (the MetricsTable also holds costs and routing load)."""
     prefix = pk.split("#", 1)[0]
-    return prefix in GRAINS or prefix == COHORT
+    return prefix in GRAINS or prefix in (COHORT, PIPELINE)
 
 
 # --- what the counters say -----------------------------------------------------------------------
@@ -355,6 +393,7 @@ class StageMetrics:
     sla_met: int
     sla_missed: int
     amounts: tuple[Money, ...]
+    open_pipeline: tuple[Money, ...] | None = None  # OPPORTUNITY in a report's totals: open now
 
     def top_reasons(self, exit_stage: Stage, n: int) -> list[ReasonCount]:
         return list(self.reasons.get(exit_stage.value, ())[:max(n, 0)])

@@ -16,7 +16,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -27,6 +27,7 @@ from leadflow.domain.controlling import (
     DEFAULT_CURRENCY,
     GRAINS,
     NONE_VALUE,
+    PIPELINE,
     SIDE_EXIT_ORDER,
     CounterUpdate,
     Money,
@@ -99,7 +100,8 @@ def _read(pks: list[str], dimension: str, stages: Iterable[Stage] = ALL_STAGES
           ) -> dict[tuple[str, str, str], dict[str, int]]:
     """{(pk, dimension value, stage): attributes} of the partitions, for one dimension."""
     if dimension == "all":
-        items = store.get_items([(pk, counter_sort_key(s.value, "all", "all")) for pk in pks for s in stages])
+        items = store.get_items([(pk, counter_sort_key(s.value, "all", "all")) for pk in pks for s in stages
+                                 if pk != PIPELINE or s is Stage.OPPORTUNITY])  # the pipeline has one stage
     else:
         items = store.query_partitions(pks)
     out: dict[tuple[str, str, str], dict[str, int]] = {}
@@ -150,14 +152,20 @@ def _metrics(attributes_of: Mapping[str, dict[str, int]]) -> tuple[list[StageMet
 
 
 def funnel(start: date, end: date, group_by: str = "none", grain: str | None = None) -> FunnelReport:
-    """Per stage (and group): entered, conversion to the next stage, drop-off, time in stage, reasons."""
+    """Per stage (and group): entered, conversion to the next stage, drop-off, time in stage, reasons;
+    on OPPORTUNITY also the open pipeline (now, whatever the range)."""
     dimension = _dimension(group_by)
     rng = resolve_range(start, end, grain)
     pks = [counter_key(rng.grain, p) for p in rng.periods]
-    items = _read(pks, dimension)
+    items = _read([*pks, PIPELINE], dimension)  # the pipeline item in the same requests
     totals: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     per_period: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(dict)
+    pipeline: dict[str, tuple[Money, ...]] = {}
     for (pk, value, stage), attributes in items.items():
+        if pk == PIPELINE:
+            if stage == Stage.OPPORTUNITY.value:
+                pipeline[value] = stage_metrics(Stage.OPPORTUNITY, attributes).amounts
+            continue
         add_into(totals[value][stage], attributes)
         per_period[(value, pk)][stage] = attributes
     size = {v: stages.get(Stage.LEAD.value, {}).get("entered", 0) for v, stages in totals.items()}
@@ -165,6 +173,8 @@ def funnel(start: date, end: date, group_by: str = "none", grain: str | None = N
     groups = []
     for value in values:
         stages, side_exits = _metrics(totals.get(value, {}))
+        stages = [replace(m, open_pipeline=pipeline.get(value, ())) if m.stage is Stage.OPPORTUNITY else m
+                  for m in stages]
         periods = []
         for period, pk in zip(rng.periods, pks):
             p_stages, p_side = _metrics(per_period.get((value, pk), {}))
@@ -454,7 +464,7 @@ CSV_COLUMNS = (
     "period", "period_start", "period_end", "grain", "group_by", "group", "stage", "entered",
     "entered_first_time", "exited", "moved_on", "conversion_rate", "drop_off", "drop_off_rate",
     "median_hours_in_stage", "p90_hours_in_stage", "time_in_stage_samples", "sla_met", "sla_missed",
-    "amounts", "top_recycle_reasons", "top_disqualification_reasons", "top_lost_reasons",
+    "amounts", "top_recycle_reasons", "top_disqualification_reasons", "top_lost_reasons", "open_pipeline",
 )
 
 
@@ -476,7 +486,8 @@ def _csv_row(report: FunnelReport, period: str, start: date, end: date, group: s
               m.entered, m.entered_first_time, m.exited, m.moved_on, m.conversion_rate, m.drop_off,
               m.drop_off_rate, m.median_hours, m.p90_hours, m.time_samples, m.sla_met, m.sla_missed,
               ";".join(f"{a.currency}={a.amount:.2f}" for a in m.amounts),
-              _reasons(m, Stage.RECYCLED, top), _reasons(m, Stage.DISQUALIFIED, top), _reasons(m, Stage.LOST, top)]
+              _reasons(m, Stage.RECYCLED, top), _reasons(m, Stage.DISQUALIFIED, top), _reasons(m, Stage.LOST, top),
+              None if m.open_pipeline is None else ";".join(f"{a.currency}={a.amount:.2f}" for a in m.open_pipeline)]
     return [_cell(v) for v in values]
 
 
@@ -584,6 +595,8 @@ def recount(histories: Mapping[str, list], tz: str, lead_dims: Mapping[str, Mapp
 def _in_range(pk: str, start: date | None, end: date | None) -> bool:
     if start is None and end is None:
         return True
+    if pk == PIPELINE:  # a running total over all time: compared only without a range
+        return False
     kind, period = pk.split("#", 1)
     grain = "month" if kind == "cohort" else kind
     first, last = period_bounds(grain, period)

@@ -7,7 +7,7 @@ from typing import Any
 
 from leadflow.adapters import clock
 from leadflow.domain.controlling import CounterUpdate, counter_updates, with_dimensions
-from leadflow.domain.lifecycle import Stage, Transition, check_transition
+from leadflow.domain.lifecycle import SIDE_EXITS, Stage, Transition, check_transition
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store.models import HistoryModel, LeadModel, MarkerModel
@@ -27,6 +27,14 @@ def dimensions_of(lead: LeadModel) -> dict[str, str | None]:
             "last_campaign": lead.last_campaign or lead.campaign, "owner": lead.owner_id}
 
 
+def side_exit_code(stage: Stage, reason: str | None, code: str | None = None) -> str:
+    """The code a side exit is counted under: from the configured list (config/sales.yaml) or
+    "other". Raises ValueError for an explicit code that is not listed."""
+    from leadflow.services.rulesets import active_rules
+
+    return active_rules("sales").code_for(stage, reason, code)
+
+
 def stage_sort(at: datetime, lead_id: str) -> str:
     return f"{repo.at_iso(at)}#{lead_id}"
 
@@ -41,6 +49,8 @@ def transition(lead: LeadModel, to_stage: Stage, *, actor: str, reason: str | No
     at = at or clock.now()
     from_stage = Stage(lead.stage)
     check_transition(from_stage, to_stage, reason)
+    if to_stage in SIDE_EXITS and not (details or {}).get("reason_code"):
+        details = {**(details or {}), "reason_code": side_exit_code(to_stage, reason)}
     move = Transition(lead.lead_id, from_stage, to_stage, at, actor, reason)
     dims = dimensions_of(lead)  # recorded with the history, so a recount uses what was counted
     history = HistoryModel(

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.adapters import clock, events
-from leadflow.domain.controlling import reason_code
+from leadflow.domain.controlling import COUNTED_DETAILS, reason_code
+from leadflow.domain.lifecycle import SIDE_EXITS, Stage
 from leadflow.domain.submission import email_marker
 from leadflow.services import lifecycle
 from leadflow.services.qualify import contact_keys
@@ -93,12 +94,18 @@ def _delete_timeline(lead_id: str) -> int:
 
 
 def _anonymise_history(lead_id: str) -> int:
-    """Reasons are free text (a rep may have typed a name): keep only their code. Details keep
-    only the dimensions the counters used (source, campaign, rep), never contact data."""
+    """Reasons are free text (a rep may have typed a name): a side exit keeps only the code it was
+    counted under, other entries no reason. A stage entry's details keep exactly the anonymous
+    facts the counters read (dimensions, SLA outcome, amount, reason code: COUNTED_DETAILS), so
+    `leadflow metrics reconcile` recounts the same numbers; nothing else survives."""
     changed = 0
     for item in repo.history_of(lead_id):
-        details = {"dims": item.details["dims"]} if item.details and "dims" in item.details else None
-        reason = reason_code(item.reason) if item.reason and item.kind == "stage" else None
+        details = None
+        reason = None
+        if item.kind == "stage":
+            details = {k: v for k, v in (item.details or {}).items() if k in COUNTED_DETAILS} or None
+            if item.to_stage and Stage(item.to_stage) in SIDE_EXITS:
+                reason = reason_code((details or {}).get("reason_code") or item.reason)
         if reason != item.reason or details != item.details:
             item.update(actions=[HistoryModel.reason.set(reason) if reason else HistoryModel.reason.remove(),
                                  HistoryModel.details.set(details) if details else HistoryModel.details.remove()])

@@ -22,6 +22,7 @@ PARSERS = {
     "plausibility": "leadflow.domain.plausibility:PlausibilityRules",
     "privacy": "leadflow.domain.retention:RetentionRules",
     "routing": "leadflow.domain.routing:RoutingRules",
+    "sales": "leadflow.domain.sales:SalesRules",
     "scoring": "leadflow.domain.scoring:ScoringRules",
     "sites": "leadflow.domain.tracking:Sites",
 }

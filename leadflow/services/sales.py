@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from leadflow.adapters import clock, events
 from leadflow.domain.access import Principal, Role
+from leadflow.domain.controlling import pipeline_details
 from leadflow.domain.errors import IllegalTransition, InvalidInput, no_such_lead
 from leadflow.domain.lifecycle import Stage
 from leadflow.services import lifecycle
@@ -35,6 +36,26 @@ def _expect(lead: LeadModel, stage: Stage, action: str) -> None:
     if lead.stage != stage.value:
         raise IllegalTransition(f"{action} needs a lead in stage {stage.value}; this one is {lead.stage}",
                                 field="id")
+
+
+def _sla_met(lead: LeadModel, now: datetime) -> bool | None:
+    """The SLA outcome of the first sales decision (accept or reject) on an assigned MQL."""
+    if lead.stage != Stage.MQL.value or not lead.owner_id:
+        return None  # already decided, or nobody's clock was running
+    return lead.sla_due is None or now <= datetime.fromisoformat(lead.sla_due)
+
+
+def _side_exit_code(stage: Stage, reason: str | None, code: str | None) -> str:
+    try:
+        return lifecycle.side_exit_code(stage, reason, code)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="reasonCode") from None
+
+
+def _rules():
+    from leadflow.services.rulesets import active_rules
+
+    return active_rules("sales")
 
 
 def my_leads(principal: Principal, stage: Stage | None, first: int, after: str | None, rep_id: str | None = None
@@ -67,17 +88,19 @@ def accept_lead(principal: Principal, lead_id: str) -> LeadModel:
     if not lead.owner_id:
         raise IllegalTransition("the lead has no rep yet; a manager assigns it first", field="id")
     now = clock.now()
-    met = lead.sla_due is None or now <= datetime.fromisoformat(lead.sla_due)
     lead = lifecycle.transition(lead, Stage.SAL, actor=principal.user_id, reason="accepted by sales", at=now,
-                                extra_fields=_NO_SLA, details={"sla_met": met})
+                                extra_fields=_NO_SLA, details={"sla_met": _sla_met(lead, now)})
     events.publish("LeadStageChanged", {"leadId": lead.lead_id, "to": "SAL", "repId": lead.owner_id})
     return lead
 
 
-def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool) -> LeadModel:
+def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool,
+                reason_code: str | None = None) -> LeadModel:
     """A lead in the review queue, rejected by a reviewer, is disqualified with the reason. A
     rep's lead goes back to nurturing (RECYCLED, the reason visible to marketing) or out
-    (DISQUALIFIED). One read decides which."""
+    (DISQUALIFIED). One read decides which. Counters get `reason_code` (or the listed code the
+    reason starts with, else "other"); the free text stays in the history. Rejecting an MQL is
+    the first sales decision on it: the SLA counts met or missed as for an acceptance."""
     from leadflow.services import review
 
     lead = repo.find_lead(lead_id)
@@ -93,8 +116,13 @@ def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool) 
         raise IllegalTransition(f"a lead in stage {lead.stage} cannot be rejected; close the opportunity",
                                 field="id")
     target = Stage.RECYCLED if recycle else Stage.DISQUALIFIED
+    details = {"reason_code": _side_exit_code(target, reason, reason_code)}
+    now = clock.now()
+    met = _sla_met(lead, now)
+    if met is not None:
+        details["sla_met"] = met
     earlier = sorted({*(lead.earlier_owners or []), *([lead.owner_id] if lead.owner_id else [])})
-    lead = lifecycle.transition(lead, target, actor=principal.user_id, reason=reason,
+    lead = lifecycle.transition(lead, target, actor=principal.user_id, reason=reason, at=now, details=details,
                                 extra_fields={"owner_id": None, "owner_sort": None, "earlier_owners": earlier,
                                               **_NO_SLA})
     events.publish("LeadStageChanged", {"leadId": lead.lead_id, "to": target.value})
@@ -117,27 +145,48 @@ def convert_to_opportunity(principal: Principal, lead_id: str, *, amount: float,
                            expected_close: date) -> LeadModel:
     lead = _own_lead(principal, lead_id, "convertToOpportunity")
     _expect(lead, Stage.SQL, "convertToOpportunity")
-    if amount <= 0:
-        raise IllegalTransition("amount must be greater than 0", field="amount")
+    rules = _rules()
+    problem = rules.deal_amount_problem(amount)
+    if problem:
+        raise InvalidInput(problem, field="amount")
     if len(currency) != 3 or not currency.isalpha():
-        raise IllegalTransition("currency must be an ISO 4217 code such as EUR", field="currency")
-    opportunity = {"amount_cents": round(amount * 100), "currency": currency.upper(),
-                   "expected_close": expected_close.isoformat()}
+        raise InvalidInput("currency must be an ISO 4217 code such as EUR", field="currency")
+    now = clock.now()
+    problem = rules.close_date_problem(expected_close, _today(now))
+    if problem:
+        raise InvalidInput(problem, field="expectedClose")
+    cents, currency = round(amount * 100), currency.upper()
+    # what goes into the open pipeline, so the close takes out the same amount under the same dimensions
+    opportunity = {"amount_cents": cents, "currency": currency, "expected_close": expected_close.isoformat(),
+                   "pipeline": pipeline_details(cents, currency, lifecycle.dimensions_of(lead))}
     return lifecycle.transition(lead, Stage.OPPORTUNITY, actor=principal.user_id, reason="opportunity opened",
-                                extra_fields={"opportunity": opportunity})
+                                at=now, extra_fields={"opportunity": opportunity},
+                                details={"amount_cents": cents, "currency": currency})
+
+
+def _today(now: datetime) -> date:
+    from zoneinfo import ZoneInfo
+
+    from leadflow.settings import get_settings
+
+    return now.astimezone(ZoneInfo(get_settings().company_timezone)).date()
 
 
 def close_opportunity(principal: Principal, lead_id: str, *, won: bool, reason: str | None,
-                      amount: float | None) -> LeadModel:
+                      amount: float | None, reason_code: str | None = None) -> LeadModel:
     lead = _own_lead(principal, lead_id, "closeOpportunity")
     _expect(lead, Stage.OPPORTUNITY, "closeOpportunity")
     opportunity = dict(lead.opportunity or {})
     if amount is not None:
-        if amount <= 0:
-            raise IllegalTransition("amount must be greater than 0", field="amount")
+        problem = _rules().deal_amount_problem(amount)
+        if problem:
+            raise InvalidInput(problem, field="amount")
         opportunity["amount_cents"] = round(amount * 100)
+    # the open pipeline gives back what this opportunity put in (opportunities opened before it was counted: nothing)
+    taken_out = {"pipeline": opportunity["pipeline"]} if opportunity.get("pipeline") else {}
     if won:
-        details = {"amount": opportunity.get("amount_cents", 0) / 100, "currency": opportunity.get("currency")}
+        details = {"amount": opportunity.get("amount_cents", 0) / 100, "currency": opportunity.get("currency"),
+                   **taken_out}
         lead = lifecycle.transition(lead, Stage.CUSTOMER, actor=principal.user_id, reason=reason or "won",
                                     extra_fields={"opportunity": opportunity, "close_reason": reason},
                                     details=details)
@@ -146,9 +195,14 @@ def close_opportunity(principal: Principal, lead_id: str, *, won: bool, reason: 
                                        "amount": details["amount"], "currency": details["currency"],
                                        "accountId": lead.account_id})
         return lead
-    if not (reason and reason.strip()):
-        raise IllegalTransition("a lost opportunity needs a reason", field="reason")
-    lead = lifecycle.transition(lead, Stage.LOST, actor=principal.user_id, reason=reason,
-                                extra_fields={"opportunity": opportunity, "close_reason": reason})
-    events.publish("OpportunityLost", {"leadId": lead.lead_id, "reason": reason})
+    reason = (reason or "").strip() or None
+    if not (reason or reason_code):
+        raise InvalidInput("a lost opportunity needs a reason or a reasonCode", field="reason")
+    code = _side_exit_code(Stage.LOST, reason, reason_code)
+    opportunity["reason_code"] = code
+    lead = lifecycle.transition(lead, Stage.LOST, actor=principal.user_id, reason=reason or code,
+                                extra_fields={"opportunity": opportunity, "close_reason": reason},
+                                details={"reason_code": code, **taken_out})
+    # finance and other consumers get the code; the free text stays in the lead's history
+    events.publish("OpportunityLost", {"leadId": lead.lead_id, "reasonCode": code})
     return lead

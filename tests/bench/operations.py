@@ -256,7 +256,7 @@ def walk(stack, index: int, rec: Recorder, results: Results) -> None:
         lambda: act('mutation($id: ID!) { qualifyLead(id: $id, budget: "50k", need: "WMS") { stage } }'), apigw=True)
     rec("sales: convertToOpportunity (SQL->OPP)", "GraphqlFunction", lambda: act(
         'mutation($id: ID!) { convertToOpportunity(id: $id, amount: 48000, currency: "EUR", '
-        'expectedClose: "2027-03-31") { stage } }'), apigw=True)
+        f'expectedClose: "{date.today() + timedelta(days=90)}") {{ stage }} }}'), apigw=True)
     rec("sales: closeOpportunity won (->CUSTOMER)", "GraphqlFunction",
         lambda: act("mutation($id: ID!) { closeOpportunity(id: $id, won: true) { stage } }"), apigw=True)
 
@@ -297,7 +297,7 @@ def side_paths(stack, index: int, rec: Recorder, results: Results) -> None:
     for mutation in ("mutation($id: ID!) { acceptLead(id: $id) { stage } }",
                      'mutation($id: ID!) { qualifyLead(id: $id, budget: "10k") { stage } }',
                      'mutation($id: ID!) { convertToOpportunity(id: $id, amount: 9000, currency: "EUR", '
-                     'expectedClose: "2027-01-31") { stage } }'):
+                     f'expectedClose: "{date.today() + timedelta(days=60)}") {{ stage }} }}'):
         harness.gql(mutation, {"id": lost.lead_id}, role="sales_rep", user=lost.owner_id)
     rec("sales: closeOpportunity lost", "GraphqlFunction", lambda: harness.gql(
         'mutation($id: ID!) { closeOpportunity(id: $id, won: false, reason: "price: too high") { stage } }',

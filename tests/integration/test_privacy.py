@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
+
+import pytest
 
 from tests.helpers import graphql
 from tests.integration.test_nurturing import WITH_CONSENT, confirm_link, sweep, track
 from tests.integration.test_qualification import capture, drain_intake
+from tests.integration.test_routing_sales import team  # noqa: F401  (the sales team fixture)
 from tests.integration.test_scoring import score_all
 
 DIRTY = {**WITH_CONSENT, "message": "Bitte Angebot", "visitorId": "visitor-987654",
@@ -73,3 +77,50 @@ def test_retention_erases_only_unconverted_leads_past_their_limit(aws, monkeypat
     assert get_lead(junk).erased_at is not None and get_lead(junk).email is None
     assert get_lead(fresh).email == WITH_CONSENT["email"]  # a LEAD has three years
     assert handler({}, LambdaContext())["DISQUALIFIED"] == 0  # erased once
+
+
+@pytest.mark.usefixtures("team")
+def test_erasing_worked_leads_keeps_every_counter_and_reconcile_clean():
+    """Accepted, won, lost and rejected leads erased: the SLA outcomes, amounts and reason codes
+    the counters hold survive in the anonymous history, the person does not."""
+    from functions.graphql_api import handler as gql
+    from leadflow.services.controlling import reconcile
+    from leadflow.store.counters import scan_counter_items
+    from leadflow.store.leads import get_lead, history_of
+    from tests.integration.test_routing_sales import new_mql, route
+
+    won, lost, rejected = new_mql(1), new_mql(2), new_mql(3)
+    route(won, lost, rejected)
+
+    close = (date.today() + timedelta(days=90)).isoformat()
+
+    def act(mutation: str, lead_id: str) -> dict:
+        result = graphql(gql, mutation, {"id": lead_id, "close": close}, role="sales_rep",
+                         user=get_lead(lead_id).owner_id)
+        assert "errors" not in result, result
+        return result
+
+    for lead_id in (won, lost):
+        act("mutation($id: ID!) { acceptLead(id: $id) { stage } }", lead_id)
+        act('mutation($id: ID!) { qualifyLead(id: $id, budget: "50k", authority: "Eva Lang") { stage } }', lead_id)
+        act('mutation($id: ID!, $close: Date!) { convertToOpportunity(id: $id, amount: 48000, currency: "EUR", '
+            'expectedClose: $close) { stage } }', lead_id)
+    act('mutation($id: ID!) { closeOpportunity(id: $id, won: true, reason: "Eva Lang liked the demo") '
+        '{ stage } }', won)
+    act('mutation($id: ID!) { closeOpportunity(id: $id, won: false, reason: "price: Eva Lang found it too dear") '
+        '{ stage } }', lost)
+    act('mutation($id: ID!) { rejectLead(id: $id, reason: "Eva Lang left the company", recycle: false) '
+        '{ stage } }', rejected)
+    assert reconcile().ok
+    before = scan_counter_items(lambda pk: True)
+
+    for lead_id in (won, lost, rejected):
+        erased = graphql(gql, "mutation($id: ID!) { eraseLead(id: $id) }", {"id": lead_id}, user="dpo")
+        assert "errors" not in erased, erased
+        everything = json.dumps([h.attribute_values for h in history_of(lead_id)], default=str)
+        assert "Lang" not in everything and "50k" not in everything
+    report = reconcile()
+    assert report.drift == [] and report.approximate == 0
+    assert scan_counter_items(lambda pk: True) == before  # erasure moves no counter
+    outcomes = [h.details.get("sla_met") for h in history_of(won) if h.to_stage == "SAL"]
+    assert outcomes == [True]

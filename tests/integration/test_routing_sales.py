@@ -198,8 +198,10 @@ def test_a_rep_works_the_lead_to_customer_and_cannot_touch_others(team):
     assert act("mutation($id: ID!) { acceptLead(id: $id) { stage } }", mine)["data"]["acceptLead"]["stage"] == "SAL"
     sql = act('mutation($id: ID!) { qualifyLead(id: $id, budget: "50k", need: "WMS") { stage } }', mine)
     assert sql["data"]["qualifyLead"]["stage"] == "SQL"
-    opp = act('mutation($id: ID!) { convertToOpportunity(id: $id, amount: 48000, currency: "EUR", '
-              'expectedClose: "2027-03-31") { stage } }', mine)
+    close = (date.today() + timedelta(days=90)).isoformat()
+    opp = graphql(gql, 'mutation($id: ID!, $close: Date!) { convertToOpportunity(id: $id, amount: 48000, '
+                       'currency: "EUR", expectedClose: $close) { stage } }', {"id": mine, "close": close},
+                  role="sales_rep", user=rep)
     assert opp["data"]["convertToOpportunity"]["stage"] == "OPPORTUNITY"
     won = act("mutation($id: ID!) { closeOpportunity(id: $id, won: true) { stage history { toStage actor } } }",
               mine)
@@ -280,3 +282,151 @@ def team_queue_url() -> str:
     from leadflow.settings import get_settings
 
     return get_settings().routing_queue_url
+
+
+def sla_outcomes(rep: str) -> tuple[int, int]:
+    from leadflow.services.controlling import sla_compliance
+
+    today = datetime.now(UTC).date()
+    groups = {g.key: g.total for g in sla_compliance(today - timedelta(days=1), today + timedelta(days=1),
+                                                      "owner").groups}
+    return (groups[rep].met, groups[rep].missed) if rep in groups else (0, 0)
+
+
+def test_rejecting_an_mql_counts_its_sla_like_an_acceptance(team, monkeypatch):
+    """The first sales decision on an MQL, accept or reject, decides met or missed."""
+    from functions.graphql_api import handler as gql
+    from leadflow.adapters import clock
+
+    in_time, late, accepted = new_mql(1), new_mql(2), new_mql(3)
+    route(in_time, late, accepted)
+
+    def reject(lead_id: str, recycle: str = "true") -> dict:
+        return graphql(gql, 'mutation($id: ID!) { rejectLead(id: $id, reason: "no_budget: next year", '
+                            f'recycle: {recycle}) {{ stage }} }}', {"id": lead_id}, role="sales_rep",
+                       user=lead(lead_id).owner_id)
+
+    assert reject(in_time)["data"]["rejectLead"]["stage"] == "RECYCLED"
+    assert graphql(gql, "mutation($id: ID!) { acceptLead(id: $id) { stage } }", {"id": accepted},
+                   role="sales_rep", user=lead(accepted).owner_id)["data"]["acceptLead"]["stage"] == "SAL"
+    later = datetime.now(UTC) + timedelta(hours=5)  # the SLA is 4 working hours, round the clock
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert reject(late, recycle="false")["data"]["rejectLead"]["stage"] == "DISQUALIFIED"
+    rep_accepted = lead(accepted).owner_id
+    met_before = sla_outcomes(rep_accepted)
+    assert reject(accepted)["data"]["rejectLead"]["stage"] == "RECYCLED"  # after acceptance: no second outcome
+    assert sla_outcomes(rep_accepted) == met_before
+    from leadflow.services.controlling import sla_compliance
+
+    today = datetime.now(UTC).date()
+    total = sla_compliance(today - timedelta(days=1), today + timedelta(days=1)).groups[0].total
+    assert (total.met, total.missed) == (2, 1)  # in-time rejection + acceptance met, late rejection missed
+
+
+DEAL = """query($id: ID!) { lead(id: $id) { stage closeReason qualification { budget authority need timeline }
+    opportunity { amount currency expectedClose lostReasonCode } } }"""
+
+
+def open_pipeline(role: str = "finance") -> list:
+    from functions.graphql_api import handler as gql
+
+    today = datetime.now(UTC).date().isoformat()
+    funnel = graphql(gql, 'query($d: Date!) { funnel(from: $d, to: $d) { groups { stages { stage '
+                          'amounts { currency amount } openPipeline { currency amount } topRecycleReasons { reason } '
+                          'topLostReasons { reason } } } } }', {"d": today}, role=role)
+    funnel = funnel["data"]["funnel"]["groups"][0]["stages"]
+    return {s["stage"]: s for s in funnel}
+
+
+def test_deal_data_is_on_the_lead_and_opportunities_must_be_sane(team):
+    from functions.graphql_api import handler as gql
+
+    lead_id = new_mql(1)
+    route(lead_id)
+    rep = lead(lead_id).owner_id
+
+    def act(mutation: str, **variables) -> dict:
+        return graphql(gql, mutation, {"id": lead_id, **variables}, role="sales_rep", user=rep)
+
+    act("mutation($id: ID!) { acceptLead(id: $id) { stage } }")
+    act('mutation($id: ID!) { qualifyLead(id: $id, budget: "50k", authority: "CFO", need: "WMS", '
+        'timeline: "Q2") { stage } }')
+    convert = ("mutation($id: ID!, $amount: Float!, $close: Date!) { convertToOpportunity(id: $id, "
+               'amount: $amount, currency: "EUR", expectedClose: $close) { stage } }')
+    soon = (date.today() + timedelta(days=60)).isoformat()
+    for amount, close, message in ((1e300, soon, "amount must be more than 0 and at most 10,000,000"),
+                                   (0, soon, "amount must be more than 0"),
+                                   (0.001, soon, "at least 0.01"),
+                                   (48000, (date.today() - timedelta(days=1)).isoformat(), "lies in the past"),
+                                   (48000, (date.today() + timedelta(days=4000)).isoformat(), "on or before")):
+        refused = act(convert, amount=amount, close=close)
+        assert refused["data"] is None and message in refused["errors"][0]["message"], (amount, close, refused)
+    assert lead(lead_id).stage == "SQL"
+    assert act(convert, amount=48000.5, close=soon)["data"]["convertToOpportunity"]["stage"] == "OPPORTUNITY"
+
+    deal = act(DEAL)["data"]["lead"]
+    assert deal["qualification"] == {"budget": "50k", "authority": "CFO", "need": "WMS", "timeline": "Q2"}
+    assert deal["opportunity"] == {"amount": 48000.5, "currency": "EUR", "expectedClose": soon,
+                                   "lostReasonCode": None}
+    for_marketing = graphql(gql, DEAL, {"id": lead_id}, role="marketing")
+    assert for_marketing["data"]["lead"]["opportunity"]["amount"] == 48000.5
+    assert for_marketing["data"]["lead"]["qualification"]["budget"] is None
+    assert "may not read Qualification.budget" in for_marketing["errors"][0]["message"]
+    for_finance = graphql(gql, DEAL, {"id": lead_id}, role="finance")  # finance: aggregates only
+    assert for_finance["data"]["lead"] is None and "only these roles" in for_finance["errors"][0]["message"]
+
+    stages = open_pipeline()
+    assert stages["OPPORTUNITY"]["openPipeline"] == [{"currency": "EUR", "amount": 48000.5}]
+    assert stages["OPPORTUNITY"]["amounts"] == [{"currency": "EUR", "amount": 48000.5}]
+    assert stages["SQL"]["openPipeline"] is None
+
+    won = act('mutation($id: ID!) { closeOpportunity(id: $id, won: true, amount: 1e300) { stage } }')
+    assert "amount must be" in won["errors"][0]["message"]
+    act('mutation($id: ID!) { closeOpportunity(id: $id, won: true, amount: 50000, reason: "fast delivery") '
+        '{ stage } }')
+    assert act(DEAL)["data"]["lead"]["closeReason"] == "fast delivery"
+    stages = open_pipeline()
+    assert stages["OPPORTUNITY"]["openPipeline"] == []  # taken out of the pipeline when won
+    assert stages["CUSTOMER"]["amounts"] == [{"currency": "EUR", "amount": 50000.0}]
+    from leadflow.services.controlling import reconcile
+
+    assert reconcile().ok
+
+
+def test_reasons_reach_counters_only_as_configured_codes(team):
+    from functions.graphql_api import handler as gql
+    from leadflow.store.counters import scan_counter_items
+    from leadflow.store.leads import history_of
+
+    named, coded, prefixed, lost = new_mql(1), new_mql(2), new_mql(3), new_mql(4)
+    route(named, coded, prefixed, lost)
+
+    def act(mutation: str, lead_id: str, **variables) -> dict:
+        return graphql(gql, mutation, {"id": lead_id, **variables}, role="sales_rep", user=lead(lead_id).owner_id)
+
+    reject = ("mutation($id: ID!, $reason: String!, $code: String) { rejectLead(id: $id, reason: $reason, "
+              "reasonCode: $code) { stage } }")
+    unknown = act(reject, coded, reason="x", code="mueller_says_no")
+    assert unknown["data"] is None
+    assert "reasonCode must be one of no_budget, bad_timing" in unknown["errors"][0]["message"]
+    act(reject, named, reason="Herr Mueller hat kein Interesse")
+    act(reject, coded, reason="Herr Mueller plant erst 2028", code="bad_timing")
+    act(reject, prefixed, reason="no_budget: laut Herrn Mueller")
+    act("mutation($id: ID!) { acceptLead(id: $id) { stage } }", lost)
+    act('mutation($id: ID!) { qualifyLead(id: $id, need: "WMS") { stage } }', lost)
+    act('mutation($id: ID!, $close: Date!) { convertToOpportunity(id: $id, amount: 1000, currency: "EUR", '
+        'expectedClose: $close) { stage } }', lost, close=(date.today() + timedelta(days=30)).isoformat())
+    closed = act('mutation($id: ID!) { closeOpportunity(id: $id, won: false, reasonCode: "competitor", '
+                 'reason: "Frau Schmidt nimmt Anbieter X") { stage closeReason opportunity { lostReasonCode } } }',
+                 lost)["data"]["closeOpportunity"]
+    assert closed == {"stage": "LOST", "closeReason": "Frau Schmidt nimmt Anbieter X",
+                      "opportunity": {"lostReasonCode": "competitor"}}
+
+    counted = {name for item in scan_counter_items(lambda pk: True).values() for name in item
+               if name.startswith("rsn_")}
+    assert counted == {"rsn_RECYCLED_other", "rsn_RECYCLED_bad_timing", "rsn_RECYCLED_no_budget",
+                       "rsn_LOST_competitor"}
+    assert [h.reason for h in history_of(named)][-1] == "Herr Mueller hat kein Interesse"  # the text stays
+    stages = open_pipeline()  # what finance sees
+    assert {r["reason"] for r in stages["MQL"]["topRecycleReasons"]} == {"other", "bad_timing", "no_budget"}
+    assert stages["OPPORTUNITY"]["topLostReasons"] == [{"reason": "competitor"}]

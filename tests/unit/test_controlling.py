@@ -197,3 +197,49 @@ def test_recount_from_histories_equals_the_counters_the_transitions_wrote():
     assert approximate == 0
     assert dict(expected) == dict(written)
     assert set(DIMENSIONS) == {k[1].split("|")[1] for k in written}
+
+
+def test_the_open_pipeline_takes_out_what_an_opportunity_put_in():
+    from leadflow.domain.controlling import pipeline_details
+
+    opened = counter_updates(Transition("L1", Stage.SQL, Stage.OPPORTUNITY, AT, "rep-1"), DIMS, TZ,
+                             AT - timedelta(days=2), captured_at=AT - timedelta(days=40),
+                             details={"amount_cents": 480000, "currency": "EUR"})
+    assert len(opened) == 3 * 5 * 2 + 5 + 5  # + the pipeline: 40 of DynamoDB's 100
+    pipeline = {u.sk: u.increments for u in opened if u.pk == "pipeline"}
+    assert pipeline["OPPORTUNITY|owner|rep-1"] == {"amt_EUR": 480000} and len(pipeline) == 5
+    added = pipeline_details(480000, "EUR", DIMS)
+    moved = {**DIMS, "last_campaign": "retouched", "owner": "rep-2"}  # dimensions changed while open
+    won = counter_updates(Transition("L1", Stage.OPPORTUNITY, Stage.CUSTOMER, AT, "rep-2"), moved, TZ,
+                          details={"amount": 5000, "currency": "EUR", "pipeline": added})
+    taken = {u.sk: u.increments for u in won if u.pk == "pipeline"}
+    assert taken["OPPORTUNITY|owner|rep-1"] == {"amt_EUR": -480000}  # from where it was added
+    assert taken["OPPORTUNITY|last_campaign|webinar"] == {"amt_EUR": -480000}
+    assert not [u for u in counter_updates(Transition("L1", Stage.OPPORTUNITY, Stage.LOST, AT, "r", "price"),
+                                           DIMS, TZ) if u.pk == "pipeline"]  # opened before it was counted
+
+
+def test_side_exits_count_the_recorded_code_not_the_text():
+    move = Transition("L1", Stage.MQL, Stage.RECYCLED, AT, "rep-1", "Herr Mueller hat kein Budget")
+    counted = {name for u in counter_updates(move, DIMS, TZ, details={"reason_code": "other"})
+               for name in u.increments}
+    assert "rsn_RECYCLED_other" in counted and not [n for n in counted if "mueller" in n]
+
+
+def test_sales_rules_allow_listed_codes_and_other_only():
+    from leadflow.domain.sales import SalesRules
+
+    rules = SalesRules.from_dict({"reason_codes": {"RECYCLED": {"no_budget": "No budget"}},
+                                  "max_deal_amount": 1000})
+    assert rules.code_for(Stage.RECYCLED, "no budget: next year") == "no_budget"
+    assert rules.code_for(Stage.RECYCLED, "Herr Mueller sagt ab") == "other"
+    assert rules.code_for(Stage.RECYCLED, "x", "OTHER") == "other"
+    with pytest.raises(ValueError, match="reasonCode must be one of no_budget, other"):
+        rules.code_for(Stage.RECYCLED, "x", "mueller")
+    assert rules.deal_amount_problem(1000) is None
+    assert rules.deal_amount_problem(1000.01) and rules.deal_amount_problem(float("inf"))
+    assert rules.close_date_problem(date(2026, 11, 21), date(2026, 11, 22))
+    for bad in ({"reason_codes": {"SAL": {"x": "y"}}}, {"reason_codes": {"LOST": {"Bad Code": "y"}}},
+                {"reason_codes": {"LOST": {"other": "y"}}}, {"max_deal_amount": 0}):
+        with pytest.raises(ValueError):
+            SalesRules.from_dict(bad)
