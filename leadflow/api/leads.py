@@ -55,9 +55,14 @@ def connection(items, end_cursor, index_name: str) -> LeadConnection:
 @strawberry.type
 class LeadMutation:
     @strawberry.mutation(permission_classes=[REVIEWERS],
-                         description="Correct fields of a lead in review; the checks run again.")
-    def correct_lead(self, info: strawberry.Info, id: strawberry.ID, patch: LeadPatch) -> Lead:
-        return Lead.from_model(review_service.correct_lead(principal_of(info), str(id), patch.to_dict()))
+                         description="Correct fields of a lead in review; the checks run again. "
+                                     "applySuggestions takes every suggestion of the lead, suggestionIds the "
+                                     "named ones; a field given in patch wins over a suggestion.")
+    def correct_lead(self, info: strawberry.Info, id: strawberry.ID, patch: LeadPatch | None = None,
+                     apply_suggestions: bool = False, suggestion_ids: list[strawberry.ID] | None = None) -> Lead:
+        return Lead.from_model(review_service.correct_lead(
+            principal_of(info), str(id), patch.to_dict() if patch else {}, apply_suggestions=apply_suggestions,
+            suggestion_ids=[str(i) for i in suggestion_ids] if suggestion_ids else None))
 
     @strawberry.mutation(permission_classes=[REVIEWERS], description="A person vouches for a lead in review.")
     def release_lead(self, info: strawberry.Info, id: strawberry.ID) -> Lead:

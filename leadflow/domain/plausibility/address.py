@@ -10,6 +10,7 @@ question for a person (a village the index does not know, a typo).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .findings import Findings
 from .geo import place_index
@@ -140,31 +141,37 @@ def _city_text_junk(city: str, findings: Findings) -> bool:
 
 
 def _fuzzy_in_country(keys: list[str], country: str, min_class: int = 0) -> str | None:
+    for key in keys:
+        found = _fuzzy_key(key, country, min_class)
+        if found:
+            return found
+    return None
+
+
+@lru_cache(maxsize=8192)  # a list of thousands repeats its cities
+def _fuzzy_key(key: str, country: str, min_class: int) -> str | None:
     """The most populous place of the country one typo away (Muenchn, Dusseldorff, Kölm):
     one edit for names up to 9 letters, two for longer ones, and only among names with
     the same first two letters (that is where typos are not)."""
     from rapidfuzz import process
     from rapidfuzz.distance import OSA  # a swap of neighbours is one typo (Salzbrug)
 
+    if len(key) < 4:
+        return None
     index = place_index()
-    for key in keys:
-        if len(key) < 4:
-            continue
-        allowed = 1 if len(key) < 10 else 2
-        names = index.names_starting_with(key[:2], country)
-        matches = [m for m in process.extract(key, names, scorer=OSA.distance, score_cutoff=allowed,
-                                              limit=None) if m[0] != key]
-        if not matches:
-            continue
-        def rank(match, index=index):
-            place = index.lookup(match[0])[country]
-            return match[1], not place.main_name, -place.population_class, match[0]
+    allowed = 1 if len(key) < 10 else 2
+    names = index.names_starting_with(key[:2], country)
+    matches = [m for m in process.extract(key, names, scorer=OSA.distance, score_cutoff=allowed, limit=None)
+               if m[0] != key]
+    if not matches:
+        return None
 
-        ranked = sorted(matches, key=rank)
-        best = ranked[0][0]
-        if index.lookup(best)[country].population_class >= min_class:
-            return best
-    return None
+    def rank(match):
+        place = index.lookup(match[0])[country]
+        return match[1], not place.main_name, -place.population_class, match[0]
+
+    best = min(matches, key=rank)[0]
+    return best if index.lookup(best)[country].population_class >= min_class else None
 
 
 def display_name(key: str, country: str) -> str:

@@ -178,6 +178,8 @@ def _check_local_part(local: str, findings: Findings) -> None:
         findings.add("placeholder_name", "email", "the address is made of a placeholder name")
         return
     for word in words:
+        if word in rules.role_local_parts:
+            continue  # hello@, hallo@: a team's mailbox (a review reason), not mash
         if len(word) >= 3 and mash_kind(word, rules) == "keyboard_mash":
             findings.add("keyboard_mash", "email", f"{word!r} in the address looks like keyboard mash")
             return

@@ -81,7 +81,7 @@ def check_message(value: str, findings: Findings) -> None:
     elif urls > rules.max_urls:
         findings.add("message_many_urls", "message", f"{urls} links in the message")
     folded = fold(value)
-    words = folded.split()
+    words = re.findall(r"\w+", folded)
     empty = rules.filler_words | rules.mash_words | rules.message_empty_words
     says_nothing = (
         not words  # ".", "?!", "-"

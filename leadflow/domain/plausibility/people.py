@@ -144,7 +144,7 @@ def proper_case(value: str) -> str:
     out = []
     for i, word in enumerate(words):
         lower = word.lower()
-        if i and lower in LOWER_PARTICLES:
+        if lower in LOWER_PARTICLES and len(words) > 1 and i < len(words) - 1:
             out.append(lower)
             continue
         out.append(re.sub(r"(^|[-'’])(\w)", lambda m: m.group(1) + m.group(2).upper(), lower))
