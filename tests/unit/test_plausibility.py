@@ -737,3 +737,10 @@ def test_the_second_pass_of_the_labelled_set_meets_the_goals_on_its_own():
     assert ours["junk flagged"] >= 0.95 and ours["junk implausible"] >= 0.80
     assert ours["genuine rejected"] <= 0.01 and ours["genuine to review"] <= 0.05
     assert ours["suspicious flagged"] >= 0.70
+
+
+def test_the_docs_list_every_rule_with_its_verdict():
+    """docs/plausibility.md has one table row per reason code, with the severity the config gives it."""
+    doc = (REPO / "docs" / "plausibility.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([a-z_]+)`(?: ✎)? \| (reject|review|info) \|", doc, flags=re.MULTILINE))
+    assert rows == dict(_default_document()["policy"]["severity"])
