@@ -49,7 +49,7 @@ DEMO_LEADS: list[dict[str, Any]] = [
      "country": "CH", "interests": ["automation"], "source": "linkedin", "campaign": "cto-series",
      "formId": "webinar", "message": "Could you send us pricing for 50 users?", "consent": _CONSENT},
     {"firstName": "Emma", "lastName": "Johnson", "email": "emma.johnson@northbridge.co.uk",
-     "phone": "+44 20 7946 0958", "company": "Northbridge Retail Ltd", "jobTitle": "Procurement Manager",
+     "phone": "+44 20 3318 0958", "company": "Northbridge Retail Ltd", "jobTitle": "Procurement Manager",
      "postalCode": "EC1A 1BB", "city": "London", "country": "GB", "interests": ["warehouse"],
      "source": "website", "formId": "contact", "consent": _CONSENT},
     {"firstName": "Pierre", "lastName": "Dubois", "email": "p.dubois@atelier-lumiere.fr",

@@ -56,9 +56,14 @@ def connection(items, end_cursor, index_name: str) -> LeadConnection:
 class LeadMutation:
     @strawberry.mutation(permission_classes=[REVIEWERS], description=(
         "Correct contact fields of any lead that is not a customer; the checks run again. A lead in "
-        "review that is now plausible leaves the queue. A corrected email moves the lead's dedup keys."))
-    def correct_lead(self, info: strawberry.Info, id: strawberry.ID, patch: LeadPatch) -> Lead:
-        return Lead.from_model(review_service.correct_lead(principal_of(info), str(id), patch.to_dict()))
+        "review that is now plausible leaves the queue. A corrected email moves the lead's dedup keys. "
+        "applySuggestions takes every suggestion of the lead, suggestionIds the named ones; a field "
+        "given in patch wins over a suggestion."))
+    def correct_lead(self, info: strawberry.Info, id: strawberry.ID, patch: LeadPatch | None = None,
+                     apply_suggestions: bool = False, suggestion_ids: list[strawberry.ID] | None = None) -> Lead:
+        return Lead.from_model(review_service.correct_lead(
+            principal_of(info), str(id), patch.to_dict() if patch else {}, apply_suggestions=apply_suggestions,
+            suggestion_ids=[str(i) for i in suggestion_ids] if suggestion_ids else None))
 
     @strawberry.mutation(permission_classes=[REVIEWERS], description=(
         "A person vouches for a lead in review (reason optional). An admin may also release a lead "

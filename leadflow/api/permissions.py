@@ -27,6 +27,7 @@ TYPE_ROLES: dict[str, frozenset[Role]] = {
     "Consent": PERSONAL_DATA_ROLES,
     "HistoryEntry": PERSONAL_DATA_ROLES,
     "QualityReason": PERSONAL_DATA_ROLES,
+    "SuggestedCorrection": PERSONAL_DATA_ROLES,
     "Enrichment": PERSONAL_DATA_ROLES,
     "Score": PERSONAL_DATA_ROLES,
     "ScoreReason": PERSONAL_DATA_ROLES,

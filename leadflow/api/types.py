@@ -32,11 +32,26 @@ class HistoryEntry:
                    at=item.at, actor=item.actor, reason=item.reason)
 
 
+@strawberry.type(description="A correction the checks propose; correctLead applies it by id.")
+class SuggestedCorrection:
+    id: strawberry.ID = strawberry.field(description="Stable for the lead's current verdict, e.g. city_spelling.city.")
+    field: str = strawberry.field(description="The capture field it changes (city, email, phone, firstName, ...).")
+    current: str
+    suggested: str = strawberry.field(description="The proposed value; empty means: clear the field.")
+    reason: str = strawberry.field(description="The reason code it belongs to.")
+
+    @classmethod
+    def from_dict(cls, d: dict, reason: str) -> SuggestedCorrection:
+        return cls(id=strawberry.ID(d.get("id", "")), field=d.get("field", ""), current=d.get("current", ""),
+                   suggested=d.get("suggested", ""), reason=reason)
+
+
 @strawberry.type
 class QualityReason:
     code: str
     field: str | None
     message: str
+    suggestions: list[SuggestedCorrection] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -280,13 +295,19 @@ class Lead:
                              channel=r.channel.value if r.channel else None, why=r.why, opened_at=r.opened_at,
                              clicked_at=r.clicked_at) for r in runs])
 
+    @strawberry.field(description="Every correction the checks propose for this lead (also under qualityReasons).")
+    def suggestions(self) -> list[SuggestedCorrection]:
+        return [s for reason in self.quality_reasons for s in reason.suggestions]
+
     @classmethod
     def from_model(cls, m: LeadModel) -> Lead:
         consent = None
         if m.consent is not None:
             consent = Consent(purposes=list(m.consent.purposes or []), text_version=m.consent.text_version,
                               given_at=m.consent.given_at)
-        reasons = [QualityReason(code=r.get("code", ""), field=r.get("field"), message=r.get("message", ""))
+        reasons = [QualityReason(code=r.get("code", ""), field=r.get("field"), message=r.get("message", ""),
+                                 suggestions=[SuggestedCorrection.from_dict(s, r.get("code", ""))
+                                              for s in r.get("suggestions") or []])
                    for r in (m.quality_reasons or [])]
         return cls(
             id=strawberry.ID(m.lead_id), stage=Stage(m.stage), quality=Quality(m.quality),

@@ -61,14 +61,47 @@ def _correctable(lead_id: str) -> LeadModel:
     return lead
 
 
-def correct_lead(principal: Principal, lead_id: str, patch: dict[str, Any]) -> LeadModel:
-    """Fix fields, then run the checks again on the corrected data. A lead in review that the
-    checks now find plausible leaves the queue; any other lead keeps its quality and stage."""
+def suggestions_of(lead: LeadModel) -> list[dict[str, str]]:
+    """The corrections the checks proposed, as stored with the lead's quality reasons."""
+    return [{**s, "code": r.get("code", "")} for r in (lead.quality_reasons or []) for s in r.get("suggestions") or []]
+
+
+def with_suggestions(lead: LeadModel, patch: dict[str, Any], apply_all: bool,
+                     ids: list[str] | None) -> dict[str, Any]:
+    """The patch plus the chosen suggestions; a field the reviewer typed wins over a suggestion.
+    A suggestion for a value that changed since the check is refused (it may no longer fit)."""
+    stored = {s["id"]: s for s in suggestions_of(lead)}
+    unknown = sorted(set(ids or []) - set(stored))
+    if unknown:
+        raise InvalidPatch(f"no suggestion {unknown[0]} for this lead", field="suggestionIds")
+    chosen = list(stored.values()) if apply_all else [stored[i] for i in ids or []]
+    current = submission_of(lead)
+    merged = dict(patch)
+    for suggestion in chosen:
+        field = suggestion["field"]
+        if field in patch or field not in CORRECTABLE:
+            continue
+        if (current.get(field) or "") != suggestion["current"]:
+            raise InvalidPatch(f"{field} changed since suggestion {suggestion['id']} was made",
+                               field="suggestionIds")
+        merged[field] = suggestion["suggested"]
+    return merged
+
+
+def correct_lead(principal: Principal, lead_id: str, patch: dict[str, Any], *, apply_suggestions: bool = False,
+                 suggestion_ids: list[str] | None = None) -> LeadModel:
+    """Fix fields (typed, or the checks' suggestions), then run the checks again on the corrected
+    data. A lead in review that the checks now find plausible leaves the queue; any other lead
+    keeps its quality and stage."""
     principal.require(*REVIEWERS)
     unknown = sorted(set(patch) - set(CORRECTABLE))
     if unknown:
         raise InvalidPatch(f"{unknown[0]} cannot be corrected here", field=f"patch.{unknown[0]}")
     lead = _correctable(lead_id)
+    if apply_suggestions or suggestion_ids:
+        patch = with_suggestions(lead, patch, apply_suggestions, suggestion_ids)
+    if not patch:
+        raise InvalidPatch("nothing to correct: give a patch or suggestions to apply", field="patch")
     merged = {**submission_of(lead), **patch}
     try:
         parsed = parse_submission(merged)

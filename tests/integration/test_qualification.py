@@ -209,7 +209,7 @@ def test_review_queue_correct_release_and_reject(aws):
 
     def uk_phone(first: str, last: str, company: str, n: int) -> str:  # German lead, British phone: ask a person
         return capture({**GENUINE, "email": f"{first.lower()}@{company.lower()}-handel.de", "firstName": first,
-                        "lastName": last, "company": f"{company} Handel", "phone": f"+44 20 7946 09{n}"})
+                        "lastName": last, "company": f"{company} Handel", "phone": f"+44 20 3318 09{n}"})
 
     fix, drop, keep = (uk_phone("Olaf", "Nordwind", "Nordwind", 51), uk_phone("Ute", "Sommer", "Sommer", 52),
                        uk_phone("Ali", "Demir", "Demir", 53))
@@ -243,7 +243,7 @@ def test_review_queue_correct_release_and_reject(aws):
 def test_a_correction_is_validated_like_a_capture(aws):
     from functions.graphql_api import handler as gql
 
-    lead_id = capture({**GENUINE, "phone": "+44 20 7946 0958"})
+    lead_id = capture({**GENUINE, "phone": "+44 20 3318 0958"})
     drain_intake(aws)
     bad = graphql(gql, """mutation($id: ID!) { correctLead(id: $id, patch: {country: "Germany"}) { id } }""",
                   {"id": lead_id}, role="marketing")
@@ -445,3 +445,37 @@ def test_a_customer_is_not_corrected_here(aws):
     refused = graphql(gql, 'mutation($id: ID!) { correctLead(id: $id, patch: {city: "Kiel"}) { id } }',
                       {"id": lead_id}, role="marketing")
     assert "is a customer" in refused["errors"][0]["message"]
+
+
+def test_review_shows_suggestions_and_correct_lead_applies_them_in_one_call(aws):
+    from functions.graphql_api import handler as gql
+
+    typo = capture({**GENUINE, "email": "katharina.brandt@gmial.com", "phone": "+49 40 3018847",
+                    "firstName": "katharina", "lastName": "brandt"})
+    chosen = capture({**GENUINE, "email": "o.lenz@gmial.com", "phone": "+49 40 3018848", "city": "Hamburh",
+                      "firstName": "Ole", "lastName": "Lenz", "company": "Lenz Logistik GmbH", "street": None})
+    drain_intake(aws)
+    queue = graphql(gql, "{ reviewQueue { edges { node { id suggestions { id field current suggested reason } "
+                         "qualityReasons { code suggestions { id } } } } } }", role="marketing")
+    nodes = {e["node"]["id"]: e["node"] for e in queue["data"]["reviewQueue"]["edges"]}
+    shown = {s["id"]: (s["field"], s["current"], s["suggested"]) for s in nodes[typo]["suggestions"]}
+    assert shown["email_domain_typo.email"] == ("email", "katharina.brandt@gmial.com", "katharina.brandt@gmail.com")
+    assert shown["name_all_lower.firstName"] == ("firstName", "katharina", "Katharina")
+    assert [s["id"] for s in nodes[typo]["qualityReasons"][0]["suggestions"]] == ["email_domain_typo.email"]
+    shown = {s["id"]: (s["field"], s["current"], s["suggested"]) for s in nodes[chosen]["suggestions"]}
+    assert shown["city_spelling.city"] == ("city", "Hamburh", "Hamburg")
+
+    fixed = graphql(gql, """mutation($id: ID!) { correctLead(id: $id, applySuggestions: true, patch: {lastName: "Brandt-Ohm"}) {
+        quality email firstName lastName suggestions { id } } }""", {"id": typo}, role="marketing")
+    assert fixed["data"]["correctLead"] == {"quality": "PLAUSIBLE", "email": "katharina.brandt@gmail.com",
+                                            "firstName": "Katharina", "lastName": "Brandt-Ohm", "suggestions": []}
+
+    only_city = graphql(gql, """mutation($id: ID!) { correctLead(id: $id, suggestionIds: ["city_spelling.city"]) {
+        quality email city } }""", {"id": chosen}, role="marketing")
+    assert only_city["data"]["correctLead"] == {"quality": "NEEDS_REVIEW", "email": "o.lenz@gmial.com",
+                                                "city": "Hamburg"}
+    unknown = graphql(gql, """mutation($id: ID!) { correctLead(id: $id, suggestionIds: ["city_spelling.city"]) { id } }""",
+                      {"id": chosen}, role="marketing")
+    assert "no suggestion city_spelling.city" in unknown["errors"][0]["message"]
+    nothing = graphql(gql, """mutation($id: ID!) { correctLead(id: $id) { id } }""", {"id": chosen}, role="marketing")
+    assert "nothing to correct" in nothing["errors"][0]["message"]

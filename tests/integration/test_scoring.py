@@ -121,7 +121,7 @@ def test_engagement_adds_up_to_its_cap_and_decays(aws):
 def test_implausible_and_unreviewed_leads_never_reach_sales(aws):
     from functions.score import handler
 
-    review = capture({**GENUINE, "phone": "+44 20 7946 0958", "message": "Angebot bitte"})
+    review = capture({**GENUINE, "phone": "+44 20 3318 0958", "message": "Angebot bitte"})
     drain_intake(aws)
     score_all(aws)
     handler(sqs_event([engagement(review, "contact_request")]), LambdaContext())

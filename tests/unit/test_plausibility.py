@@ -4,6 +4,7 @@ file, and the acceptance rates on the labelled set (tests/data/plausibility_labe
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -138,17 +139,36 @@ def test_a_celebrity_name_goes_to_review():
      ("Marie-Thérèse", "Nguyen-Huber"), ("Ji-woo", "Park"), ("Matteo", "D'Angelo"), ("John", "Smith III")],
 )
 def test_international_names_pass(first, last):
-    verdict = verdict_of(firstName=first, lastName=last)
+    verdict = verdict_of(firstName=first, lastName=last, email=None)  # katrin.vogt@ is not theirs
     assert verdict.verdict == PLAUSIBLE, verdict.reasons
 
 
-@pytest.mark.parametrize("company", ["3M", "A&O Hotels", "IBM", "KPMG AG", "SAP SE", "Müller & Söhne KG", "privat", "-",
-                                     "n/a", "Booking.com", "Testo SE & Co. KGaA"])
-def test_real_companies_and_private_answers_pass(company):
+@pytest.mark.parametrize("company", ["3M", "A&O Hotels", "IBM", "KPMG AG", "SAP SE", "Müller & Söhne KG",
+                                     "Booking.com", "Testo SE & Co. KGaA", "Musterring International", "Vogt Bau GmbH"])
+def test_real_companies_pass(company):
     assert verdict_of(company=company).verdict == PLAUSIBLE
 
 
-@pytest.mark.parametrize("company", ["Musterfirma GmbH", "Test GmbH", "asdf", "qwertz AG", "ABCD"])
+@pytest.mark.parametrize("company", ["privat", "-", "n/a", "keine", "Firma", "Privatperson", "k.A."])
+def test_filler_in_the_company_goes_to_review_with_the_field_cleared(company):
+    verdict = verdict_of(company=company)
+    assert verdict.verdict == NEEDS_REVIEW
+    assert verdict.codes == ["company_filler"]
+    assert [(s.field, s.suggested) for s in verdict.suggestions] == [("company", "")]
+
+
+def test_a_private_person_without_company_is_plausible():
+    assert verdict_of(company=None).verdict == PLAUSIBLE
+
+
+@pytest.mark.parametrize("company", ["Katrin Vogt", "Vogt Katrin", "Katrin Vogt GmbH"])
+def test_the_persons_own_name_as_company_goes_to_review(company):
+    assert verdict_of(company=company).codes == ["company_is_name"]
+
+
+@pytest.mark.parametrize("company", ["Musterfirma GmbH", "Test GmbH", "asdf", "qwertz AG", "ABCD", "Irgendwas GmbH",
+                                     "Test AG", "Musterfirma", "Firma XY", "Testunternehmen", "Keine Ahnung GmbH",
+                                     "Beispiel & Co. KG", "Egal GmbH"])
 def test_placeholder_companies_are_implausible(company):
     assert verdict_of(company=company).verdict == IMPLAUSIBLE
 
@@ -203,10 +223,15 @@ def test_a_city_unknown_in_the_country_goes_to_review(city):
     assert "city_unknown_in_country" in verdict.codes
 
 
-def test_a_one_letter_typo_in_the_city_is_only_noted():
-    verdict = verdict_of(city="Stuttgard", postalCode=None)
-    assert verdict.verdict == PLAUSIBLE
+@pytest.mark.parametrize("city, meant, country", [("Stuttgard", "Stuttgart", "DE"), ("Muenchn", "München", "DE"),
+                                                   ("Dusseldorff", "Düsseldorf", "DE"), ("Kölm", "Köln", "DE"),
+                                                   ("Hamburh", "Hamburg", "DE"), ("Salzbrug", "Salzburg", "AT"),
+                                                   ("Frankfrut am Main", "Frankfurt am Main", "DE")])
+def test_a_near_miss_of_a_city_goes_to_review_with_the_real_spelling(city, meant, country):
+    verdict = verdict_of(city=city, postalCode=None, country=country, phone=None)
+    assert verdict.verdict == NEEDS_REVIEW
     assert verdict.codes == ["city_spelling"]
+    assert [(s.field, s.current, s.suggested) for s in verdict.suggestions] == [("city", city, meant)]
 
 
 @pytest.mark.parametrize("city", ["xxx", "asdf", "Musterstadt", "Entenhausen", "Test"])
@@ -240,7 +265,7 @@ def test_placeholder_postal_codes_are_implausible(postal):
 
 def test_an_unknown_country_code_goes_to_review():
     assert "country_unknown" in codes(country="XX")
-    assert verdict_of(country="UK", city="London", postalCode="SW1A 1AA", phone="+44 20 7946 0321").verdict == PLAUSIBLE
+    assert verdict_of(country="UK", city="London", postalCode="SW1A 1AA", phone="+44 20 7219 4272").verdict == PLAUSIBLE
 
 
 # ------------------------------------------------------------------------------------------
@@ -257,9 +282,40 @@ def test_placeholder_phones_are_implausible(phone):
 
 
 @pytest.mark.parametrize("phone", ["+49 89 2441054", "089 2441054", "0171 4829173", "+49 (0)89 2441054", "0049 89 2441054",
-                                   "0911/442211", "+4917612345678", "+49 30 1234567"])
+                                   "0911/442211", "+4917612935678", "+49 30 2814567"])
 def test_real_phone_formats_pass(phone):
     assert verdict_of(phone=phone).verdict == PLAUSIBLE
+
+
+@pytest.mark.parametrize("phone", ["+4917612345678", "+49 30 1234567", "06 12 34 56 78", "+49 221 98765432"])
+def test_a_number_counting_after_a_real_prefix_goes_to_review(phone):
+    verdict = verdict_of(phone=phone)
+    assert verdict.verdict == NEEDS_REVIEW
+    assert "phone_sequence" in verdict.codes
+
+
+@pytest.mark.parametrize("phone", ["030 1111111", "0171 2222222", "+43 1 7777777", "089 333333"])
+def test_repeated_digits_after_a_real_prefix_are_implausible(phone):
+    verdict = verdict_of(phone=phone, country="AT" if phone.startswith("+43") else "DE")
+    assert verdict.verdict == IMPLAUSIBLE
+    assert "phone_placeholder" in verdict.codes
+
+
+@pytest.mark.parametrize("phone, country", [
+    ("+1 212 555 0123", "US"), ("(415) 555-0199", "US"), ("+1 303 555 0182", None),  # NANP 555-01xx
+    ("07700 900123", "GB"), ("020 7946 0991", "GB"), ("0161 496 0000", "GB"), ("01632 960555", "GB"),
+    ("+44 113 496 0777", "DE"), ("028 9649 6012", "GB"), ("+61 491 570 156", "AU"), ("02 5550 1234", "AU"),
+])
+def test_numbers_reserved_for_fiction_are_implausible(phone, country):
+    verdict = verdict_of(phone=phone, country=country, city=None, postalCode=None, street=None)
+    assert verdict.verdict == IMPLAUSIBLE
+    assert "phone_fictional" in verdict.codes
+
+
+@pytest.mark.parametrize("phone, country", [("+1 212 555 0234", "US"), ("+1 212 556 0123", "US"),
+                                            ("07700 901234", "GB"), ("020 7946 1234", "GB")])
+def test_numbers_next_to_the_fiction_ranges_are_real(phone, country):
+    assert "phone_fictional" not in codes(phone=phone, country=country, city=None, postalCode=None, street=None)
 
 
 def test_a_phone_from_another_country_goes_to_review():
@@ -283,7 +339,7 @@ def test_a_national_number_without_country_may_be_from_a_neighbour():
 
 
 @pytest.mark.parametrize("email", ["katrin.vogt@gmail.com", "k.vogt@gmx.de", "kv@web.de", "katrin@t-online.de",
-                                   "info@3m.com", "katrin.vogt@hotmail.de", "KATRIN.VOGT@GMX.NET", "jörg@müller.de",
+                                   "k.vogt@3m.com", "katrin.vogt@hotmail.de", "KATRIN.VOGT@GMX.NET", "jörg@müller.de",
                                    "katrin+news@posteo.de", "k.vogt@aok.de", "k.vogt@aon.at"])
 def test_private_free_mail_and_company_addresses_pass(email):
     assert verdict_of(email=email).verdict == PLAUSIBLE
@@ -426,8 +482,9 @@ def test_lists_come_from_the_rules():
     document = _default_document()
     document["placeholders"]["fictional_names"].append("Biene Hummel")
     rules = PlausibilityRules.from_dict(document)
-    assert check({**BASE, "firstName": "Biene", "lastName": "Hummel"}, rules).verdict == IMPLAUSIBLE
-    assert check({**BASE, "firstName": "Biene", "lastName": "Hummel"}).verdict == PLAUSIBLE
+    bee = {**BASE, "firstName": "Biene", "lastName": "Hummel", "email": "biene.hummel@web.de"}
+    assert check(bee, rules).verdict == IMPLAUSIBLE
+    assert check(bee).verdict == PLAUSIBLE
 
 
 @pytest.mark.parametrize(
@@ -443,8 +500,8 @@ def test_a_bad_rules_document_is_refused_with_the_key(document, message):
 
 
 def test_rules_are_found_through_leadflow_config_dir(tmp_path, monkeypatch):
-    (tmp_path / "plausibility.yaml").write_text((REPO / "config" / "plausibility.yaml").read_text().replace(
-        "version: 1", "version: 99", 1))
+    shipped = (REPO / "config" / "plausibility.yaml").read_text()
+    (tmp_path / "plausibility.yaml").write_text(re.sub(r"(?m)^version: \d+", "version: 99", shipped, count=1))
     monkeypatch.setenv("LEADFLOW_CONFIG_DIR", str(tmp_path))
     load_default_rules.cache_clear()
     try:
@@ -552,3 +609,138 @@ def test_acceptance_rates_on_the_labelled_set():
     assert ours["genuine rejected"] <= 0.01
     assert ours["genuine to review"] <= 0.05
     assert ours["suspicious flagged"] >= 0.70
+
+
+# ------------------------------------------------------------------------------------------
+# Second pass (issue 13): soft anomalies a reviewer wants to see, with suggestions
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("email", ["info@vogt-bau.de", "kontakt@praxis-vogt.de", "vertrieb.nord@vogt-bau.de",
+                                   "office@vogt.at", "sales@vogt.co.uk", "hello@studio-vogt.com", "buero@vogt-bau.de"])
+def test_a_role_mailbox_goes_to_review(email):
+    verdict = verdict_of(email=email)
+    assert verdict.verdict == NEEDS_REVIEW
+    assert verdict.codes == ["email_role_account"]
+
+
+@pytest.mark.parametrize("first, last, email", [
+    ("Jan", "Müller", "j.mueller@web.de"), ("Jan", "Müller", "jm@gmx.de"), ("Jan", "Müller", "mueller.j@t-online.de"),
+    ("Jan", "Müller", "jmueller@gmail.com"), ("Jan", "Müller", "muller.jan84@gmail.com"),
+    ("Hans", "Müller-Lüdenscheidt", "hml@t-online.de"), ("Hans", "Müller-Lüdenscheidt", "h.luedenscheidt@web.de"),
+    ("Ursula", "von der Heide", "u.vonderheide@gmx.de"), ("Ursula", "von der Heide", "heide.u@web.de"),
+    ("Alexander", "Schulz", "alex.schulz@gmail.com"), ("Christina", "Brandl", "chris.b@outlook.com"),
+    ("Ayşe", "Yılmaz", "ayse.yilmaz@hotmail.com"), ("Mehmet", "Öztürk", "m.oeztuerk@web.de"),
+    ("Nguyễn Văn", "An", "an.nguyenvan@gmail.com"), ("Li", "Na", "lina88@qq.com"), ("Tom", "Ng", "tng@btinternet.com"),
+    ("Omar", "Al-Sayed", "omar.alsayed@outlook.com"), ("Mohammed", "Haddad", "mohamed.haddad@gmail.com"),
+    ("Katarzyna", "Wiśniewska", "k.wisniewska@wp.pl"), ("Zoë", "Lambert", "zoe@lambert-design.fr"),
+    ("Jan", "Müller", "sonnenschein84@web.de"), ("Jan", "Müller", "info.mueller@gmail.com"),
+])
+def test_addresses_people_build_from_their_own_name_pass(first, last, email):
+    verdict = check({"firstName": first, "lastName": last, "email": email})
+    assert verdict.verdict == PLAUSIBLE, verdict.reasons
+
+
+@pytest.mark.parametrize("email", ["anna.schmidt@gmail.com", "peter_lange@web.de"])
+def test_an_address_with_another_persons_name_goes_to_review(email):
+    assert codes(email=email) == {"email_other_person"}
+
+
+@pytest.mark.parametrize("email", ["wqpeozxk@gmail.com", "h2b1w0m7@gmx.de", "xk7qp2m9@outlook.com",
+                                   "jkdhfgtz@web.de"])
+def test_a_random_address_goes_to_review(email):
+    assert codes(email=email) == {"email_random"}
+
+
+@pytest.mark.parametrize("first, last, code, fixed", [
+    ("katrin", "vogt", "name_all_lower", ("Katrin", "Vogt")),
+    ("KATRIN", "VOGT", "name_all_caps", ("Katrin", "Vogt")),
+    ("ANNEGRET", "MÜLLER-LÜDENSCHEIDT", "name_all_caps", ("Annegret", "Müller-Lüdenscheidt")),
+    ("ursula", "von der heide", "name_all_lower", ("Ursula", "von der Heide")),
+    ("AN", "NG", "name_all_caps", ("An", "Ng")),
+])
+def test_names_in_one_case_go_to_review_with_the_casing_fixed(first, last, code, fixed):
+    verdict = verdict_of(firstName=first, lastName=last, email=None)
+    assert verdict.verdict == NEEDS_REVIEW and verdict.codes == [code]
+    assert tuple(s.suggested for s in verdict.suggestions) == fixed
+
+
+def test_names_in_their_own_script_or_with_lower_particles_are_not_one_case():
+    assert verdict_of(firstName="伟", lastName="王", email=None).verdict == PLAUSIBLE
+    assert verdict_of(firstName="Ilse", lastName="ter Horst", email=None).verdict == PLAUSIBLE
+
+
+@pytest.mark.parametrize("first, last, suggested", [
+    ("Katrin Vogt", "Vogt", {"firstName": "Katrin"}),
+    ("", "Vogt, Katrin", {"firstName": "Katrin", "lastName": "Vogt"}),
+])
+def test_a_whole_name_in_one_field_goes_to_review_with_the_split(first, last, suggested):
+    verdict = verdict_of(firstName=first, lastName=last)
+    assert verdict.verdict == NEEDS_REVIEW and "name_combined" in verdict.codes
+    assert {s.field: s.suggested for s in verdict.suggestions} == suggested
+
+
+@pytest.mark.parametrize("first, last", [("K.", "Vogt"), ("K. M.", "Vogt"), ("K.", "V.")])
+def test_initials_only_go_to_review(first, last):
+    verdict = verdict_of(firstName=first, lastName=last, email="kv@web.de")
+    assert verdict.verdict == NEEDS_REVIEW and "name_initial_only" in verdict.codes
+
+
+def test_a_team_as_the_name_goes_to_review():
+    assert "name_is_role" in codes(firstName="Info", lastName="Team", email="info@vogt-bau.de")
+
+
+@pytest.mark.parametrize("message", ["test", "hallo", "Hallo!", "asdf", ".", "-", "?", "ok danke", "hi test", "xxxx"])
+def test_a_message_that_says_nothing_goes_to_review(message):
+    verdict = verdict_of(message=message)
+    assert verdict.verdict == NEEDS_REVIEW and verdict.codes == ["placeholder_message"]
+
+
+@pytest.mark.parametrize("message", ["Interesse", "Rückruf bitte", "Preise?", "Demo am Montag", "Angebot für 20 Stück"])
+def test_short_messages_that_say_something_pass(message):
+    assert verdict_of(message=message).verdict == PLAUSIBLE
+
+
+def test_a_big_city_one_typo_from_a_small_namesake_is_suggested():
+    """Hamburh is not in GeoNames, but a typo can also hit a real village: Frankfrut is none, Hambrug neither."""
+    verdict = verdict_of(city="Hambrug", postalCode=None)
+    assert [(s.field, s.suggested) for s in verdict.suggestions] == [("city", "Hamburg")]
+
+
+def test_a_postal_code_of_another_region_goes_to_review():
+    verdict = verdict_of(postalCode="80331", city="Hamburg")
+    assert verdict.verdict == NEEDS_REVIEW and verdict.codes == ["postal_code_city_mismatch"]
+
+
+def test_the_phone_in_international_form_is_offered_when_a_person_looks_anyway():
+    verdict = verdict_of(phone="0171 4829173", email="k.vogt@gmial.com")
+    assert ("phone", "0171 4829173", "+49 171 4829173") in [(s.field, s.current, s.suggested)
+                                                              for s in verdict.suggestions]
+    assert verdict_of(phone="0171 4829173").reasons == []  # a plausible lead gets no suggestion noise
+
+
+def test_suggestions_travel_in_the_verdict_dict():
+    reasons = verdict_of(email="katrin.vogt@gmial.com").to_dict()["reasons"]
+    assert reasons == [{"code": "email_domain_typo", "field": "email", "severity": "review",
+                        "message": "gmial.com looks like a typo of gmail.com",
+                        "suggestions": [{"id": "email_domain_typo.email", "field": "email",
+                                         "current": "katrin.vogt@gmial.com", "suggested": "katrin.vogt@gmail.com"}]}]
+    malformed = verdict_of(email="katrin.vogt@gmail,con")
+    assert [s.suggested for s in malformed.suggestions] == ["katrin.vogt@gmail.com"]
+
+
+def test_the_second_pass_of_the_labelled_set_meets_the_goals_on_its_own():
+    rows = [row for row in _labelled() if row.get("pass") == 2]
+    assert len(rows) >= 200
+    ours = rates([(row["label"], check(row["input"]).verdict) for row in rows])
+    print("\nsecond pass only:", {k: f"{v:.1%}" for k, v in ours.items()})
+    assert ours["junk flagged"] >= 0.95 and ours["junk implausible"] >= 0.80
+    assert ours["genuine rejected"] <= 0.01 and ours["genuine to review"] <= 0.05
+    assert ours["suspicious flagged"] >= 0.70
+
+
+def test_the_docs_list_every_rule_with_its_verdict():
+    """docs/plausibility.md has one table row per reason code, with the severity the config gives it."""
+    doc = (REPO / "docs" / "plausibility.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([a-z_]+)`(?: ✎)? \| (reject|review|info) \|", doc, flags=re.MULTILINE))
+    assert rows == dict(_default_document()["policy"]["severity"])

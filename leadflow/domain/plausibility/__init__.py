@@ -13,7 +13,7 @@ load on the first `check()`.
 """
 
 from .engine import check, decide
-from .model import IMPLAUSIBLE, INFO, NEEDS_REVIEW, PLAUSIBLE, REJECT, REVIEW, VERDICTS, Reason, Verdict
+from .model import IMPLAUSIBLE, INFO, NEEDS_REVIEW, PLAUSIBLE, REJECT, REVIEW, VERDICTS, Reason, Suggestion, Verdict
 from .rules import PlausibilityRules, config_path, load_default_rules, load_rules_file
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "VERDICTS",
     "PlausibilityRules",
     "Reason",
+    "Suggestion",
     "Verdict",
     "check",
     "config_path",

@@ -10,6 +10,7 @@ question for a person (a village the index does not know, a typo).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .findings import Findings
 from .geo import place_index
@@ -139,22 +140,58 @@ def _city_text_junk(city: str, findings: Findings) -> bool:
     return False
 
 
-def _fuzzy_in_country(keys: list[str], country: str) -> str | None:
-    """A place of the country one typo away (Muenchn, Dusseldorff); only for longer names,
-    and only among names with the same first two letters (that is where typos are not)."""
-    from rapidfuzz import process
-    from rapidfuzz.distance import Levenshtein
-
-    index = place_index()
+def _fuzzy_in_country(keys: list[str], country: str, min_class: int = 0) -> str | None:
     for key in keys:
-        if len(key) < 6:
-            continue
-        allowed = 1 if len(key) < 10 else 2
-        names = index.names_starting_with(key[:2], country)
-        match = process.extractOne(key, names, scorer=Levenshtein.distance, score_cutoff=allowed)
-        if match:
-            return match[0]
+        found = _fuzzy_key(key, country, min_class)
+        if found:
+            return found
     return None
+
+
+@lru_cache(maxsize=8192)  # a list of thousands repeats its cities
+def _fuzzy_key(key: str, country: str, min_class: int) -> str | None:
+    """The most populous place of the country one typo away (Muenchn, Dusseldorff, Kölm):
+    one edit for names up to 9 letters, two for longer ones, and only among names with
+    the same first two letters (that is where typos are not)."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA  # a swap of neighbours is one typo (Salzbrug)
+
+    if len(key) < 4:
+        return None
+    index = place_index()
+    allowed = 1 if len(key) < 10 else 2
+    names = index.names_starting_with(key[:2], country)
+    matches = [m for m in process.extract(key, names, scorer=OSA.distance, score_cutoff=allowed, limit=None)
+               if m[0] != key]
+    if not matches:
+        return None
+
+    def rank(match):
+        place = index.lookup(match[0])[country]
+        return match[1], not place.main_name, -place.population_class, match[0]
+
+    best = min(matches, key=rank)[0]
+    return best if index.lookup(best)[country].population_class >= min_class else None
+
+
+def display_name(key: str, country: str) -> str:
+    """A folded index key as people write it: muenchen -> München (the index also has
+    munchen), soest -> Soest (there is no sost), frankfurt am main -> Frankfurt am Main.
+    Accents other than German umlauts are not in the index and stay off."""
+    index = place_index()
+    spelled = key
+    for i, ch in enumerate(key):
+        # dusseldorf -> duesseldorf when the index has that too: the name has an umlaut
+        if ch in "aou" and key[i + 1:i + 2] != "e":
+            expanded = key[: i + 1] + "e" + key[i + 1:]
+            if country in index.lookup(expanded):
+                spelled = spelled[: i + 1 + len(spelled) - len(key)] + "e" + spelled[i + 1 + len(spelled) - len(key):]
+    for folded, umlaut in (("ae", "ä"), ("oe", "ö"), ("ue", "ü")):
+        if folded in spelled and country in index.lookup(spelled.replace(folded, folded[0])):
+            spelled = spelled.replace(folded, umlaut)
+    small = {"am", "an", "der", "die", "das", "im", "in", "bei", "vor", "ob", "und", "de", "la", "le", "sur"}
+    words = spelled.split()
+    return " ".join(w if i and w in small else w[:1].upper() + w[1:] for i, w in enumerate(words))
 
 
 def _prominent(place, big: int) -> bool:
@@ -175,6 +212,19 @@ def _village_namesake(city: str, whole_name: bool, places: dict, country: str, f
         )
 
 
+def _near_big_city(city: str, key: str, place, country: str, findings: Findings) -> None:
+    """Hamburh, Frankfrut: a small place of that name exists, but a big city of the
+    country is one typo away; the big city is far likelier what was meant."""
+    big = findings.rules.big_city_population_class
+    if place.population_class > VILLAGE_CLASS + 1 or len(key) < 5 or " " in key:
+        return
+    near = _fuzzy_in_country([key], country, min_class=big)
+    if near and near != key and place_index().lookup(near)[country].main_name:
+        meant = display_name(near, country)
+        findings.add("city_spelling", "city", f"{city.strip()} is probably {meant} ({country})",
+                     suggest=[("city", city, meant)])
+
+
 def _describe(countries: dict[str, int]) -> str:
     return ", ".join(sorted(countries, key=lambda c: -countries[c])[:4])
 
@@ -193,6 +243,7 @@ def check_city(city: str, country: str | None, findings: Findings) -> None:
         places = index.lookup(key)
         if country in places:
             _village_namesake(city, key in primary, places, country, findings)
+            _near_big_city(city, key, places[country], country, findings)
             return
         if key in primary:
             for code, place in places.items():
@@ -206,7 +257,9 @@ def check_city(city: str, country: str | None, findings: Findings) -> None:
         return
     near = _fuzzy_in_country(primary, country)
     if near:
-        findings.add("city_spelling", "city", f"{city.strip()} is probably {near!r} ({country})")
+        meant = display_name(near, country)
+        findings.add("city_spelling", "city", f"{city.strip()} is probably {meant} ({country})",
+                     suggest=[("city", city, meant)])
     elif found_elsewhere:
         findings.add(
             "city_unknown_in_country", "city",

@@ -178,6 +178,8 @@ def _check_local_part(local: str, findings: Findings) -> None:
         findings.add("placeholder_name", "email", "the address is made of a placeholder name")
         return
     for word in words:
+        if word in rules.role_local_parts:
+            continue  # hello@, hallo@: a team's mailbox (a review reason), not mash
         if len(word) >= 3 and mash_kind(word, rules) == "keyboard_mash":
             findings.add("keyboard_mash", "email", f"{word!r} in the address looks like keyboard mash")
             return
@@ -185,7 +187,7 @@ def _check_local_part(local: str, findings: Findings) -> None:
         findings.add("email_test_token", "email", "looks like a test address")
 
 
-def _check_domain(domain: str, findings: Findings) -> None:
+def _check_domain(domain: str, findings: Findings, original: str = "", local: str = "") -> None:
     """Placeholder, then typo (typo-squatted domains are also on disposable lists, but a
     person who mistyped gmail.com is not a throw-away address), then TLD, disposable, mash."""
     rules = findings.rules
@@ -196,7 +198,8 @@ def _check_domain(domain: str, findings: Findings) -> None:
         return
     suggestion = typo_suggestion(domain, rules)
     if suggestion:
-        findings.add("email_domain_typo", "email", f"{domain} looks like a typo of {suggestion}")
+        findings.add("email_domain_typo", "email", f"{domain} looks like a typo of {suggestion}",
+                     suggest=[("email", original, f"{local}@{suggestion}")] if original else ())
         return
     if len(tld) < 2 or not (tld.isalpha() or tld.startswith("xn--")):
         findings.add("email_invalid", "email", f"{domain} has no valid top-level domain")
@@ -221,8 +224,13 @@ def check_email(value: str, findings: Findings) -> None:
         if result is None:
             findings.add("email_invalid", "email", f"{address!r} is not an email address")
             return
-        findings.add("email_malformed", "email", f"not a valid address; probably {fixed}")
-    _check_domain(result.ascii_domain.lower(), findings)
+        # One suggestion for both fixes: gmail,con -> gmail.com.
+        meant = typo_suggestion(result.ascii_domain.lower(), findings.rules)
+        best = f"{result.local_part}@{meant}" if meant else fixed
+        findings.add("email_malformed", "email", f"not a valid address; probably {best}",
+                     suggest=[("email", address, best)])
+    malformed = findings.has_code("email_malformed")
+    _check_domain(result.ascii_domain.lower(), findings, "" if malformed else address, result.local_part)
     _check_local_part(result.local_part, findings)
 
 
@@ -311,6 +319,47 @@ def _parse_phone(raw: str, country: str | None, rules: PlausibilityRules):
     return first
 
 
+def _fictional(parsed, raw: str, findings: Findings) -> bool:
+    """Ranges regulators keep free for films and books (NANP 555-01xx, Ofcom's drama
+    numbers such as 07700 900xxx): nobody can answer them."""
+    pattern = findings.rules.fictional_phones
+    if pattern is not None and pattern.match(f"{parsed.country_code}{_national_digits(parsed)}"):
+        findings.add("phone_fictional", "phone", f"{raw} is in a range reserved for films and books")
+        return True
+    return False
+
+
+def _judge_subscriber(parsed, raw: str, findings: Findings) -> bool:
+    """The number after the area or mobile code repeats (030 111111): a placeholder behind
+    a real prefix. Counting up or down (+49 30 1234567, 06 12 34 56 78) is hardly chance
+    either, but people type their real prefix with it when they will not give the number,
+    and some do have such numbers: a person looks."""
+    import phonenumbers
+
+    national = _national_digits(parsed)
+    subscriber = national[phonenumbers.length_of_national_destination_code(parsed):]
+    if len(subscriber) < 5:
+        return False
+    pattern = digit_pattern(subscriber, findings.rules)
+    if pattern is None:
+        return False
+    if pattern == "filler":
+        findings.add("phone_placeholder", "phone", f"{raw}: the number after the prefix is a placeholder")
+    else:
+        findings.add("phone_sequence", "phone", f"{raw} counts {pattern}; probably not a real number")
+    return True
+
+
+def normalised_phone(value: str, country: str | None, rules: PlausibilityRules) -> str | None:
+    """The international form of a valid number (+49 171 4829173), else None."""
+    import phonenumbers
+
+    parsed = _parse_phone(value, country, rules)
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def check_phone(value: str, country: str | None, findings: Findings) -> None:
     import phonenumbers  # the core module only; never phonenumbers.geocoder/carrier/timezone
 
@@ -332,7 +381,12 @@ def check_phone(value: str, country: str | None, findings: Findings) -> None:
         return
     if _judge_digits(raw, _national_digits(parsed), international, findings):
         return
-    if not phonenumbers.is_valid_number(parsed):
+    if _fictional(parsed, raw, findings):
+        return
+    valid = phonenumbers.is_valid_number(parsed)
+    if valid and _judge_subscriber(parsed, raw, findings):
+        return
+    if not valid:
         findings.add("phone_invalid", "phone", f"{raw} is not a valid phone number")
         return
     if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.PREMIUM_RATE:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import address, contact, junk, people
+from . import address, contact, identity, junk, people
 from .findings import Findings
 from .model import IMPLAUSIBLE, NEEDS_REVIEW, PLAUSIBLE, REJECT, REVIEW, Verdict
 from .rules import PlausibilityRules, load_default_rules
@@ -71,9 +71,14 @@ def _address_checks(fields: Mapping[str, str], findings: Findings) -> str | None
 
 
 def _free_text_checks(fields: Mapping[str, str], findings: Findings) -> None:
-    people.check_person(fields["firstName"], fields["lastName"], findings)
+    first, last = fields["firstName"], fields["lastName"]
+    people.check_person(first, last, findings)
     if fields["company"].strip():
         people.check_company(fields["company"], findings)
+        if not findings.has("company"):
+            identity.check_company_is_name(fields["company"], first, last, findings)
+    if not contact.is_blank(fields["email"]):
+        identity.check_email_fits_person(fields["email"], first, last, findings)
     if fields["jobTitle"].strip():
         people.check_job_title(fields["jobTitle"], findings)
     if fields["street"].strip() and not findings.has("street"):
@@ -105,4 +110,15 @@ def check(submission: Mapping[str, Any], rules: PlausibilityRules | None = None)
     country = _address_checks(fields, findings)
     _contact_checks(fields, country, findings)
     _free_text_checks(fields, findings)
-    return Verdict(decide(findings), findings.reasons, rules.version)
+    verdict = decide(findings)
+    if verdict == NEEDS_REVIEW and not contact.is_blank(fields["phone"]) and not findings.has("phone"):
+        _suggest_phone_format(fields["phone"], country, findings)
+    return Verdict(verdict, findings.reasons, rules.version)
+
+
+def _suggest_phone_format(phone: str, country: str | None, findings: Findings) -> None:
+    """A person will look at this lead anyway: offer the number in international form."""
+    normalised = contact.normalised_phone(phone, country, findings.rules)
+    if normalised and normalised != phone.strip():
+        findings.add("phone_format", "phone", f"written internationally: {normalised}",
+                     suggest=[("phone", phone, normalised)])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .model import Reason
+from collections.abc import Iterable
+
+from .model import Reason, Suggestion
 from .rules import PlausibilityRules
 
 
@@ -12,13 +14,17 @@ class Findings:
         self.reasons: list[Reason] = []
         self._seen: set[tuple[str, str]] = set()
 
-    def add(self, code: str, field: str, message: str) -> None:
-        """Record a reason once per (code, field): the first message wins."""
+    def add(self, code: str, field: str, message: str,
+            suggest: Iterable[tuple[str, str, str]] = ()) -> None:
+        """Record a reason once per (code, field): the first message wins. `suggest`:
+        (field, current value, suggested value) corrections a reviewer can apply."""
         key = (code, field)
         if key in self._seen:
             return
         self._seen.add(key)
-        self.reasons.append(Reason(code, field, message, self.rules.severity_of(code)))
+        suggestions = tuple(Suggestion(f"{code}.{target}", target, current, suggested)
+                            for target, current, suggested in suggest if suggested != current)
+        self.reasons.append(Reason(code, field, message, self.rules.severity_of(code), suggestions))
 
     def has(self, field: str) -> bool:
         return any(key[1] == field for key in self._seen)

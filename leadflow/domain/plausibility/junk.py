@@ -81,5 +81,12 @@ def check_message(value: str, findings: Findings) -> None:
     elif urls > rules.max_urls:
         findings.add("message_many_urls", "message", f"{urls} links in the message")
     folded = fold(value)
-    if folded in rules.filler_words or folded in rules.placeholder_values or folded in rules.mash_words:
-        findings.add("placeholder_message", "message", f"the message is only {value.strip()!r}")
+    words = re.findall(r"\w+", folded)
+    empty = rules.filler_words | rules.mash_words | rules.message_empty_words
+    says_nothing = (
+        not words  # ".", "?!", "-"
+        or folded in rules.placeholder_values
+        or (len(words) <= 3 and all(w in empty or len(set(w)) == 1 for w in words))
+    )
+    if says_nothing:
+        findings.add("placeholder_message", "message", f"the message says nothing ({value.strip()[:20]!r})")

@@ -18,6 +18,23 @@ SEVERITIES = (REJECT, REVIEW, INFO)
 
 
 @dataclass(frozen=True)
+class Suggestion:
+    """A correction a reviewer can apply with one click: `field` from `current` to `suggested`.
+
+    `id` is stable for one verdict (`<reason code>.<field>`), so a reviewer can
+    name the suggestions to apply.
+    """
+
+    id: str
+    field: str
+    current: str
+    suggested: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "field": self.field, "current": self.current, "suggested": self.suggested}
+
+
+@dataclass(frozen=True)
 class Reason:
     """One finding: a stable `code`, the capture `field` it concerns, a message for people.
 
@@ -29,9 +46,14 @@ class Reason:
     field: str
     message: str
     severity: str = REVIEW
+    suggestions: tuple[Suggestion, ...] = ()
 
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "field": self.field, "message": self.message, "severity": self.severity}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "field": self.field, "message": self.message,
+                               "severity": self.severity}
+        if self.suggestions:
+            out["suggestions"] = [s.to_dict() for s in self.suggestions]
+        return out
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,10 @@ class Verdict:
     @property
     def codes(self) -> list[str]:
         return [reason.code for reason in self.reasons]
+
+    @property
+    def suggestions(self) -> list[Suggestion]:
+        return [s for reason in self.reasons for s in reason.suggestions]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -9,6 +9,8 @@ bot strings, digits, sentences, salutations in place of a name.
 
 from __future__ import annotations
 
+import re
+
 from .findings import Findings
 from .text import fold, is_latin_text, letters_only
 from .tokens import bot_string, mash_kind
@@ -104,9 +106,9 @@ def check_name_field(field: str, value: str, findings: Findings) -> None:
     given = [w for w in words if w not in rules.salutations]
     if words and not given:
         findings.add("name_salutation", field, f"{value.strip()!r} is a salutation, not a name")
-    elif len(given) == 1 and len(given[0]) == 1 and given[0].isascii():
-        # One Latin letter; a single Chinese character is a whole given name (伟).
-        findings.add("name_initial_only", field, "only an initial")
+    elif given and all(len(w) == 1 and w.isascii() for w in given):
+        # Latin letters only (J., T. M.); a single Chinese character is a whole given name (伟).
+        findings.add("name_initial_only", field, "only initials")
 
 
 def _full_name_matches(first: list[str], last: list[str], names: frozenset[str]) -> bool:
@@ -131,14 +133,30 @@ def _near_placeholder(first: list[str], last: list[str], findings: Findings) -> 
     return None
 
 
-def _all_caps(values: list[str]) -> bool:
+# Particles stay lower case when a name is re-cased (Ursula von der Heide).
+LOWER_PARTICLES = frozenset({"von", "van", "der", "den", "de", "del", "della", "di", "da", "du", "des", "la", "le",
+                             "zu", "zum", "zur", "ter", "ten", "dos", "das", "do", "y", "e", "bin", "ibn"})
+
+
+def proper_case(value: str) -> str:
+    """MÜLLER-LÜDENSCHEIDT -> Müller-Lüdenscheidt, o'brien -> O'Brien, VON DER HEIDE -> von der Heide."""
+    words = value.strip().split()
+    out = []
+    for i, word in enumerate(words):
+        lower = word.lower()
+        if lower in LOWER_PARTICLES and len(words) > 1 and i < len(words) - 1:
+            out.append(lower)
+            continue
+        out.append(re.sub(r"(^|[-'’])(\w)", lambda m: m.group(1) + m.group(2).upper(), lower))
+    return " ".join(out)
+
+
+def _one_case(values: list[str], upper: bool) -> bool:
     letters = [letters_only(v) for v in values]
-    return (
-        all(is_latin_text(v) for v in letters)
-        and all(v.isupper() for v in letters)
-        and max(len(v) for v in letters) >= 3
-        and sum(len(v) for v in letters) >= 5
-    )
+    if not all(is_latin_text(v) for v in letters) or not any(letters):
+        return False
+    # Four letters at least: "AN NG" and "lu ma" count, initials ("J K") do not.
+    return all((v.isupper() if upper else v.islower()) for v in letters if v) and sum(map(len, letters)) >= 4
 
 
 def check_person(first_raw: str, last_raw: str, findings: Findings) -> None:
@@ -166,8 +184,35 @@ def check_person(first_raw: str, last_raw: str, findings: Findings) -> None:
         findings.add("celebrity_name", "name", f"{' '.join(first + last)!r} is a celebrity's name")
     if first and last and first == last:
         findings.add("name_repeated", "name", "first and last name are the same")
-    if len(present) == 2 and _all_caps(list(present.values())):
-        findings.add("name_all_caps", "name", "name written in capitals only")
+    words = first + last
+    if words and all(w in rules.role_local_parts for w in words):
+        findings.add("name_is_role", "name", f"{' '.join(present.values())!r} names a team or mailbox, not a person")
+    recase = [(f, v, proper_case(v)) for f, v in present.items()]
+    if len(present) == 2 and _one_case(list(present.values()), upper=True):
+        findings.add("name_all_caps", "name", "name written in capitals only", suggest=recase)
+    elif len(present) == 2 and _one_case(list(present.values()), upper=False):
+        findings.add("name_all_lower", "name", "name written in lower case only", suggest=recase)
+    _combined(first_raw, last_raw, first, last, findings)
+
+
+def _combined(first_raw: str, last_raw: str, first: list[str], last: list[str], findings: Findings) -> None:
+    """The whole name in one field: 'Thomas Müller' / 'Müller', or 'Müller, Thomas' / ''."""
+    if first and last and len(first) > len(last) and first[-len(last):] == last:
+        rest = " ".join(first_raw.split()[: len(first_raw.split()) - len(last_raw.split())])
+        findings.add("name_combined", "firstName", "the first name field holds the last name too",
+                     suggest=[("firstName", first_raw, rest)] if rest else ())
+    elif first and last and len(last) > len(first) and last[: len(first)] == first:
+        rest = " ".join(last_raw.split()[len(first_raw.split()):])
+        findings.add("name_combined", "lastName", "the last name field holds the first name too",
+                     suggest=[("lastName", last_raw, rest)] if rest else ())
+    for field, raw, other in (("firstName", first_raw, last_raw), ("lastName", last_raw, first_raw)):
+        head, comma, tail = raw.partition(",")
+        if comma and head.strip() and tail.strip() and not other.strip():
+            # "Müller, Thomas": surname first, as on lists and ID cards.
+            findings.add("name_combined", field, f"{raw.strip()!r}: first and last name in one field",
+                         suggest=[("firstName", other, tail.strip()), ("lastName", "", head.strip())]
+                         if field == "firstName" else [("firstName", other, tail.strip()),
+                                                       ("lastName", raw, head.strip())])
 
 
 # ------------------------------------------------------------------------------------------
@@ -183,13 +228,34 @@ def _filler(field: str, words: list[str], findings: Findings) -> bool:
     return False
 
 
+def _placeholder_company(words: list[str], rules) -> bool:
+    """Irgendwas GmbH, Test AG, Musterfirma, Firma XY: only placeholder words and generic
+    words for 'company' (a generic word alone is filler, not a placeholder)."""
+    placeholder = [w for w in words if w in rules.company_placeholder_words or w in rules.filler_words
+                   or _placeholder_compound(w, rules)]
+    rest = [w for w in words if w not in placeholder and w not in rules.company_generic_words]
+    return bool(placeholder) and not rest
+
+
+def _placeholder_compound(word: str, rules) -> bool:
+    """Musterfirma, Testunternehmen: a placeholder prefix glued to a generic word
+    (Musterring, Testo are real companies: their rest is not a generic word)."""
+    return any(word.startswith(p) and word[len(p):] in rules.company_generic_words
+               for p in rules.company_placeholder_prefixes)
+
+
 def check_company(value: str, findings: Findings) -> None:
     rules = findings.rules
-    words = [w for w in fold(value).split() if w not in LEGAL_FORMS]
+    folded = fold(value)
+    words = [w for w in folded.split() if w not in LEGAL_FORMS]
+    if not _has_text(value) or folded in rules.company_filler or " ".join(words) in rules.company_filler:
+        # "privat", "-", "keine": the form forced an answer; leave the field empty instead.
+        findings.add("company_filler", "company", f"{value.strip()!r} is filler, not a company",
+                     suggest=[("company", value, "")])
+        return
     if not words:
         return
-    # "n/a", "-", "privat" are what private people answer: only example companies count.
-    if " ".join(words) in rules.companies:
+    if " ".join(words) in rules.companies or _placeholder_company(words, rules):
         findings.add("placeholder_value", "company", f"{value.strip()!r} is a placeholder company")
         return
     if _filler("company", words, findings):

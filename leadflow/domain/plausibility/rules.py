@@ -45,6 +45,10 @@ class PlausibilityRules:
     salutations: frozenset[str] = frozenset()
     titles: frozenset[str] = frozenset()
     companies: frozenset[str] = frozenset()
+    company_filler: frozenset[str] = frozenset()
+    company_placeholder_words: frozenset[str] = frozenset()
+    company_placeholder_prefixes: tuple[str, ...] = ()
+    company_generic_words: frozenset[str] = frozenset()
     cities: frozenset[str] = frozenset()
     streets: frozenset[str] = frozenset()
     street_prefixes: tuple[str, ...] = ()
@@ -53,6 +57,7 @@ class PlausibilityRules:
     email_local_parts: frozenset[str] = frozenset()
     email_test_tokens: frozenset[str] = frozenset()
     placeholder_phones: frozenset[str] = frozenset()
+    fictional_phones: re.Pattern[str] | None = None
     # mash
     mash_words: frozenset[str] = frozenset()
     mash_allow: frozenset[str] = frozenset()
@@ -70,10 +75,13 @@ class PlausibilityRules:
     generic_tlds: frozenset[str] = frozenset()
     disposable_extra: frozenset[str] = frozenset()
     disposable_allow: frozenset[str] = frozenset()
+    role_local_parts: frozenset[str] = frozenset()
+    rare_bigrams: frozenset[str] = frozenset()
     # message
     spam_phrases: tuple[str, ...] = ()
     spam_pattern: re.Pattern[str] | None = None
     max_urls: int = 3
+    message_empty_words: frozenset[str] = frozenset()
     # postal codes
     postal_overrides: Mapping[str, re.Pattern[str] | None] = field(default_factory=dict)
     postal_prefixes: frozenset[str] = frozenset()
@@ -185,6 +193,17 @@ def _postal_regions(postal: Mapping[str, Any]) -> dict[str, dict[str, frozenset[
     return table
 
 
+def _fictional_phones(document: Mapping[str, Any]) -> re.Pattern[str] | None:
+    """One regex over the E.164 digits (country code + national number, no +)."""
+    ranges = _string_list(_section(document, "phones").get("fictional"), "phones.fictional")
+    for item in ranges:
+        try:
+            re.compile(item)
+        except re.error as exc:
+            raise ValueError(f"phones.fictional: bad regex {item!r}: {exc}") from None
+    return re.compile("|".join(f"(?:{item})" for item in ranges) + r"$") if ranges else None
+
+
 def _spam_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
     phrases = [p.lower() for p in phrases if p.strip()]
     if not phrases:
@@ -234,6 +253,11 @@ def _parse(document: Mapping[str, Any]) -> PlausibilityRules:
         salutations=_words(placeholders, "salutations", "placeholders"),
         titles=_words(placeholders, "titles", "placeholders"),
         companies=_words(placeholders, "companies", "placeholders"),
+        company_filler=_words(placeholders, "company_filler", "placeholders"),
+        company_placeholder_words=_words(placeholders, "company_words", "placeholders"),
+        company_placeholder_prefixes=tuple(sorted(_words(placeholders, "company_prefixes", "placeholders"),
+                                                  key=len, reverse=True)),
+        company_generic_words=_words(placeholders, "company_generic_words", "placeholders"),
         cities=_words(placeholders, "cities", "placeholders"),
         streets=_words(placeholders, "streets", "placeholders"),
         street_prefixes=tuple(sorted(_words(placeholders, "street_prefixes", "placeholders"))),
@@ -243,6 +267,7 @@ def _parse(document: Mapping[str, Any]) -> PlausibilityRules:
         email_local_parts=_words(placeholders, "email_local_parts", "placeholders"),
         email_test_tokens=_words(placeholders, "email_test_tokens", "placeholders"),
         placeholder_phones=frozenset(_string_list(placeholders.get("phones"), "placeholders.phones")),
+        fictional_phones=_fictional_phones(document),
         mash_words=_words(mash, "words", "mash"),
         mash_allow=_words(mash, "allow_words", "mash"),
         keyboard_rows=tuple(fold(row) for row in _string_list(mash.get("keyboard_rows"), "mash.keyboard_rows")),
@@ -260,9 +285,12 @@ def _parse(document: Mapping[str, Any]) -> PlausibilityRules:
             d.lower() for d in _string_list(email.get("disposable_extra"), "email.disposable_extra")),
         disposable_allow=frozenset(
             d.lower() for d in _string_list(email.get("disposable_allow"), "email.disposable_allow")),
+        role_local_parts=_words(email, "role_local_parts", "email"),
+        rare_bigrams=_words(email, "rare_bigrams", "email"),
         spam_phrases=spam_phrases,
         spam_pattern=_spam_pattern(spam_phrases),
         max_urls=_int(message, "max_urls", 3, "message"),
+        message_empty_words=_words(message, "empty_words", "message"),
         postal_overrides=_postal_overrides(postal),
         postal_prefixes=frozenset(p.upper() for p in _string_list(postal.get("prefixes"), "postal_codes.prefixes")),
         postal_regions=_postal_regions(postal),
