@@ -14,8 +14,8 @@ from leadflow.services.qualify import merge_resubmission, qualify_lead
 def _record_handler(record: SQSRecord) -> None:
     message = json.loads(record.body)
     lead_id = message["leadId"]
-    if "merge" in message:
-        merge_resubmission(lead_id, message["merge"], submission_id=message.get("submissionId", ""))
+    if "submissionId" in message:  # a later form of a known person, kept in DynamoDB
+        merge_resubmission(lead_id, submission_id=message["submissionId"])
         logger.info("resubmission merged", extra={"lead_id": lead_id})
         return
     quality = qualify_lead(lead_id)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
@@ -199,6 +199,30 @@ def get_marker(marker: str) -> MarkerModel | None:
         return MarkerModel.get(marker, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def _pending_name(lead_id: str, submission_id: str) -> str:
+    return f"resub#{lead_id}#{submission_id}"
+
+
+def save_pending_submission(lead_id: str, submission_id: str, fields: dict[str, Any], expires_at: int) -> None:
+    """Keep a later form of a known person until qualification takes it (the same form twice: once)."""
+    marker = MarkerModel(_pending_name(lead_id, submission_id), lead_id=lead_id, submission=fields,
+                         expires_at=expires_at)
+    try:
+        marker.save(condition=MarkerModel.marker.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def pending_submission(lead_id: str, submission_id: str) -> dict[str, Any] | None:
+    marker = get_marker(_pending_name(lead_id, submission_id))
+    return dict(marker.submission) if marker is not None and marker.submission else None
+
+
+def drop_pending_submission(lead_id: str, submission_id: str) -> None:
+    MarkerModel(_pending_name(lead_id, submission_id)).delete()
 
 
 def history_of(lead_id: str) -> list[HistoryModel]:

@@ -233,7 +233,8 @@ class HistoryModel(Model):
 
 class MarkerModel(Model):
     """Uniqueness markers written in the same transaction as the lead:
-    `email#<normalized>`, `idem#<key>`, `form#<digest>`."""
+    `email#<hash>`, `idem#<key>`, `form#<digest>`; and `resub#<lead>#<submission>`, a later form of
+    a known person waiting to be taken into the lead (queue messages carry ids, never form data)."""
 
     class Meta(_Meta):
         table_name = _settings.markers_table
@@ -242,6 +243,7 @@ class MarkerModel(Model):
     lead_id = UnicodeAttribute()
     body_hash = UnicodeAttribute(null=True)
     response = JSONAttribute(null=True)
+    submission = JSONAttribute(null=True)  # resub# only: the form's fields
     expires_at = NumberAttribute(null=True)  # TTL, epoch seconds
 
 

@@ -479,3 +479,26 @@ def test_review_shows_suggestions_and_correct_lead_applies_them_in_one_call(aws)
     assert "no suggestion city_spelling.city" in unknown["errors"][0]["message"]
     nothing = graphql(gql, """mutation($id: ID!) { correctLead(id: $id) { id } }""", {"id": chosen}, role="marketing")
     assert "nothing to correct" in nothing["errors"][0]["message"]
+
+
+def test_a_resubmission_travels_through_the_queue_as_ids_only(aws):
+    """SQS and its dead-letter queue keep messages for 14 days: they carry ids, never form data;
+    a redelivered message takes the form once."""
+    from functions.qualify import handler
+
+    first = capture(GENUINE)
+    drain_intake(aws)
+    again = capture({**GENUINE, "message": "Bitte rufen Sie mich zurück", "formId": "callback"})
+    assert again == first
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=aws.queue_url("IntakeQueue"), MaxNumberOfMessages=10)["Messages"]
+    bodies = [json.loads(m["Body"]) for m in messages]
+    assert bodies == [{"leadId": first, "submissionId": bodies[0]["submissionId"]}]
+    for text in (GENUINE["email"], GENUINE["lastName"], "zurück", "Bitte"):
+        assert text not in messages[0]["Body"]
+
+    event = sqs_event([messages[0]["Body"]])
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}  # redelivered
+    stored = lead(first)
+    assert stored.submissions == 2 and stored.message.startswith("Bitte rufen Sie mich zurück")
