@@ -220,6 +220,8 @@ def requests_of(service: str, operation: str, params: dict[str, Any], canon: Any
             needs.append((f"ses:{operation}",
                           f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/{canon(params['ConfigurationSetName'])}"))
         return needs
+    if service == "ssm" and "Name" in params:
+        return [(f"ssm:{operation}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{canon(params['Name'].lstrip('/'))}")]
     return [(f"{prefix}:{operation}", "*")]
 
 

@@ -18,6 +18,8 @@ runs one per process; start several processes for several stacks).
 from __future__ import annotations
 
 import errno
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -204,8 +206,12 @@ class LocalStack:
 
         from infra.provision import provision
 
+        # The keys SecureString an operator creates before the first deploy: derived from the dev
+        # secret (not a well-known value), so links survive a restart of the same checkout.
+        keys_seed = hmac.new(self.secret.encode(), b"keys", hashlib.sha256).hexdigest()
         self.stack = provision(self.wiring, name=self.stack_name, region=self.region,
-                               parameters=self._local_parameters(), endpoint_url=self._moto_endpoint)
+                               parameters=self._local_parameters(), endpoint_url=self._moto_endpoint,
+                               keys_seed=keys_seed)
         environment: dict[str, str | None] = {
             "POWERTOOLS_SERVICE_NAME": "leadflow",  # fallbacks: the template's values win
             "POWERTOOLS_METRICS_NAMESPACE": "Leadflow",
@@ -242,9 +248,6 @@ class LocalStack:
     def _local_parameters(self) -> dict[str, str]:
         """Values for template parameters that only make sense locally (like a samconfig
         parameter override for the local 'deployment'); explicit `parameters` win."""
-        import hashlib
-        import hmac
-
         assert self.wiring is not None and self.secret is not None
         declared = self.wiring.template.get("Parameters", {})
         local: dict[str, str] = {}
@@ -254,8 +257,6 @@ class LocalStack:
             default = declared["AllowedOrigins"].get("Default")
             origins = [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
             local["AllowedOrigins"] = ",".join(origins + ([default] if default else []))
-        if "TokenSecret" in declared:  # not the template's well-known default
-            local["TokenSecret"] = hmac.new(self.secret.encode(), b"TokenSecret", hashlib.sha256).hexdigest()
         return {k: v for k, v in local.items() if k not in self.parameters}
 
     def stop(self) -> None:

@@ -128,10 +128,18 @@ class Stack:
 
 
 def provision(wiring: Wiring, *, name: str = "leadflow", region: str = "eu-central-1",
-              parameters: dict[str, str] | None = None, endpoint_url: str | None = None) -> Stack:
+              parameters: dict[str, str] | None = None, endpoint_url: str | None = None,
+              keys_seed: str | None = None) -> Stack:
+    """keys_seed: also do the operator's one step before the first deploy, storing the keys
+    SecureString the template's KeysParameterName names (derived from the seed)."""
     stack = Stack(wiring=wiring, name=name, region=region,
                   parameters={**wiring.parameters, **(parameters or {})})
     clients = _Clients(region, endpoint_url)
+    if keys_seed and "KeysParameterName" in wiring.template.get("Parameters", {}):
+        from leadflow.adapters.keys import derive
+
+        clients.ssm.put_parameter(Name="/" + stack.resolve({"Ref": "KeysParameterName"}).lstrip("/"),
+                                  Type="SecureString", Value=json.dumps(derive(keys_seed)), Overwrite=True)
     # Queues first in dependency order: a queue's redrive policy names its DLQ.
     pending = {k: v for k, v in wiring.resources.items() if v["Type"] in _PROVISIONED}
     while pending:

@@ -18,8 +18,8 @@ import pytest
 
 from leadflow.runtime import reset_process_caches
 
-LOCAL_PARAMETERS = {"PublicBaseUrl": "http://127.0.0.1:8000",
-                    "TokenSecret": "test-secret-test-secret-test-secret-0000"}
+LOCAL_PARAMETERS = {"PublicBaseUrl": "http://127.0.0.1:8000"}
+KEYS_SEED = "test-secret-test-secret-test-secret-0000"  # the keys SecureString is derived from it
 
 
 @pytest.fixture
@@ -33,7 +33,8 @@ def aws(monkeypatch):
 
     one_backup_per_table()
     with mock_aws():
-        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS)
+        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS,
+                          keys_seed=KEYS_SEED)
         for key, value in stack.environment().items():
             monkeypatch.setenv(key, value)
         reset_process_caches()
@@ -52,7 +53,7 @@ def aws_server(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     try:
         stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", endpoint_url=endpoint,
-                          parameters=LOCAL_PARAMETERS)
+                          parameters=LOCAL_PARAMETERS, keys_seed=KEYS_SEED)
         for key, value in stack.environment().items():
             monkeypatch.setenv(key, value)
         reset_process_caches()

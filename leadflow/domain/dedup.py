@@ -1,13 +1,15 @@
 """Recognising the same person: normalised email, phone in E.164, fuzzy name + company.
 
-Exact keys (email, phone) are hashed before they are stored as match keys, so
-the match index holds no readable personal data. Fuzzy candidates are found by
+Exact keys (email, phone) and the blocking key are keyed hashes (HMAC-SHA256 with the
+product's hash key) before they are stored as match keys, so the match index holds no
+personal data anyone could recompute from a list of addresses. Fuzzy candidates are found by
 a coarse blocking key and then compared with rapidfuzz.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -64,17 +66,17 @@ def normalize_company(company: str | None) -> str:
     return re.sub(r"\s+", " ", _LEGAL_FORMS.sub(" ", fold(company))).strip()
 
 
-def hashed(kind: str, value: str) -> str:
-    return f"{kind}#{hashlib.sha256(value.encode()).hexdigest()[:32]}"
+def hashed(kind: str, value: str, key: bytes) -> str:
+    return f"{kind}#{hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]}"
 
 
-def blocking_key(last_name: str | None, company: str | None) -> str | None:
+def blocking_key(last_name: str | None, company: str | None, key: bytes) -> str | None:
     """Coarse key that puts likely duplicates together: surname + company initials."""
     surname = fold(last_name).replace(" ", "")
     firm = normalize_company(company).replace(" ", "")
     if len(surname) < 2 or len(firm) < 2:
         return None
-    return hashed("nameco", f"{surname[:4]}|{firm[:3]}")
+    return hashed("nameco", f"{surname[:4]}|{firm[:3]}", key)
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,13 @@ class ContactKeys:
 
 
 def keys_for(*, email: str | None, phone: str | None, country: str | None, last_name: str | None,
-             company: str | None) -> ContactKeys:
+             company: str | None, key: bytes) -> ContactKeys:
     norm_email = normalize_email(email)
     norm_phone = normalize_phone(phone, country)
     return ContactKeys(
-        email=hashed("email", norm_email) if norm_email else None,
-        phone=hashed("phone", norm_phone) if norm_phone else None,
-        name_company=blocking_key(last_name, company),
+        email=hashed("email", norm_email, key) if norm_email else None,
+        phone=hashed("phone", norm_phone, key) if norm_phone else None,
+        name_company=blocking_key(last_name, company, key),
     )
 
 

@@ -7,6 +7,7 @@ plausibility engine; this model only refuses what cannot be stored safely.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from functools import cache
@@ -148,7 +149,8 @@ def normalize_email(email: str | None) -> str | None:
     return email.strip().lower() if email else None
 
 
-def email_marker(email: str | None) -> str | None:
-    """The uniqueness marker of an address: its hash, so the marker holds no personal data."""
+def email_marker(email: str | None, key: bytes) -> str | None:
+    """The uniqueness marker of an address: its keyed hash (HMAC-SHA256 with the product's hash
+    key), so the marker holds no personal data and cannot be matched against a list of addresses."""
     normalized = normalize_email(email)
-    return f"email#{hashlib.sha256(normalized.encode()).hexdigest()}" if normalized else None
+    return f"email#{hmac.new(key, normalized.encode(), hashlib.sha256).hexdigest()}" if normalized else None

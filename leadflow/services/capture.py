@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from leadflow.adapters import clock, queues
+from leadflow.adapters.keys import hash_key
 from leadflow.domain.controlling import counter_updates, with_dimensions
 from leadflow.domain.errors import Conflict
 from leadflow.domain.lifecycle import Stage, Transition
@@ -80,7 +81,7 @@ def _markers(submission: LeadSubmission, lead_id: str, digest: str, now_s: int) 
                                    body_hash=digest, expires_at=now_s + IDEMPOTENCY_TTL_S))
     markers.append(MarkerModel(f"form#{digest}", lead_id=lead_id,
                                expires_at=now_s + FORM_MARKER_TTL_S))
-    marker = email_marker(submission.email)
+    marker = email_marker(submission.email, hash_key())
     if marker:
         markers.append(MarkerModel(marker, lead_id=lead_id))
     return markers

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from leadflow.adapters import clock
+from leadflow.adapters.keys import hash_key
 from leadflow.domain import dedup
 from leadflow.domain.errors import DomainError
 from leadflow.store import directory
@@ -79,7 +80,8 @@ def import_customers(rows: Iterable[dict[str, str]]) -> ImportSummary:
             directory.add_refs([f"domain#{data['domain']}"], f"account#{account_id}")
         for n, contact in enumerate(data["contacts"]):
             keys = dedup.keys_for(email=contact["email"], phone=contact["phone"], country=data["country"],
-                                  last_name=contact["last_name"], company=data["name"])
+                                  last_name=contact["last_name"], company=data["name"],
+                                  key=hash_key())
             directory.add_refs(keys.all(), f"contact#{account_id}#{n}")
         summary.accounts += 1
         summary.contacts += len(data["contacts"])

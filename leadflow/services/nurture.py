@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from pynamodb.exceptions import PutError
 
 from leadflow.adapters import clock, events, mailer
+from leadflow.adapters import keys as link_keys
 from leadflow.domain.access import MARKETING_TASK_QUEUE
 from leadflow.domain.consent import (
     ConsentLedger,
@@ -62,10 +63,13 @@ GERMAN = {"DE", "AT", "CH", "LI", "LU"}
 # ----------------------------------------------------------------- helpers
 
 def _secret() -> bytes:
-    secret = get_settings().token_secret
-    if len(secret) < 32:
-        raise RuntimeError("TOKEN_SECRET is not set (at least 32 characters)")
-    return secret.encode()
+    """The key that signs new links (leadflow.adapters.keys: rotated without breaking old links)."""
+    return link_keys.keys().signing_key
+
+
+def _verify_keys() -> tuple[bytes, ...]:
+    """Every key a link may have been signed with: the current one and the previous one."""
+    return link_keys.keys().link_keys
 
 
 def _url(path: str, **query: str) -> str:
@@ -186,7 +190,7 @@ def _send_doi(lead: LeadModel, record: ConsentRecord, now: datetime) -> ConsentR
 def confirm_consent(token: str, evidence: dict[str, str] | None = None) -> str:
     """The DOI link: single use, until the record expires. Returns the lead id."""
     now = clock.now()
-    payload = verify_token(token, _secret(), now, purpose="doi")
+    payload = verify_token(token, _verify_keys(), now, purpose="doi")
     key, ttl = nonce_marker(payload)
     lead_id = payload["lead_id"]
     try:
@@ -214,7 +218,7 @@ def unsubscribe_url(lead_id: str, ttl_days: int) -> str:
 def unsubscribe(token: str, *, via: str) -> str:
     """Withdraw every marketing consent and stop the journey now. Idempotent. Returns the lead id."""
     now = clock.now()
-    payload = verify_token(token, _secret(), now, purpose="unsubscribe")
+    payload = verify_token(token, _verify_keys(), now, purpose="unsubscribe")
     withdraw_all(payload["lead_id"], via=via, now=now)
     return payload["lead_id"]
 
@@ -425,14 +429,14 @@ def click_target(token: str, target: str) -> tuple[str, str, str]:
     tracking = _book().settings.tracking
     if not is_allowed_target(target, tracking.allowed_domains, allow_http=tracking.allow_http):
         raise IllegalTransition("the link target is not on the allow list", field="u")
-    payload = verify_token(token, _secret(), clock.now(), purpose="click")
+    payload = verify_token(token, _verify_keys(), clock.now(), purpose="click")
     if payload.get("h") != _url_hash(target):
         raise IllegalTransition("the link target does not belong to this tracked link", field="u")
     return payload["lead_id"], payload.get("step", ""), target
 
 
 def open_token(token: str) -> tuple[str, str]:
-    payload = verify_token(token, _secret(), clock.now(), purpose="open")
+    payload = verify_token(token, _verify_keys(), clock.now(), purpose="open")
     return payload["lead_id"], payload.get("step", "")
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.adapters import clock, events
+from leadflow.adapters.keys import hash_key
 from leadflow.domain.controlling import COUNTED_DETAILS, reason_code
 from leadflow.domain.lifecycle import SIDE_EXITS, Stage
 from leadflow.domain.submission import email_marker
@@ -62,7 +63,7 @@ def erase_person(lead_id: str, *, actor: str) -> dict[str, int]:
 
 
 def _delete_markers(lead: LeadModel) -> int:
-    names = [name for name in (email_marker(lead.email),) if name]  # None without an address
+    names = [name for name in (email_marker(lead.email, hash_key()),) if name]  # None without an address
     if lead.visitor_id:
         names.append(f"visitor#{lead.visitor_id}")
     count = 0

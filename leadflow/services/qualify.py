@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from leadflow.adapters import clock, events, queues
+from leadflow.adapters.keys import hash_key
 from leadflow.domain import dedup
 from leadflow.domain.enrichment import enrich, interest_areas
 from leadflow.domain.errors import Conflict, NotFound
@@ -46,7 +47,7 @@ def submission_of(lead: LeadModel) -> dict[str, Any]:
 
 def contact_keys(lead: LeadModel) -> dedup.ContactKeys:
     return dedup.keys_for(email=lead.email, phone=lead.phone, country=lead.country,
-                          last_name=lead.last_name, company=lead.company)
+                          last_name=lead.last_name, company=lead.company, key=hash_key())
 
 
 def record_contact_change(lead: LeadModel, *, actor: str, reason: str, set_fields: dict[str, Any],
@@ -55,7 +56,8 @@ def record_contact_change(lead: LeadModel, *, actor: str, reason: str, set_field
     form with the corrected address finds this lead, and the old address no longer does."""
     take: list[MarkerModel] = []
     release: list[str] = []
-    old_marker, new_marker = email_marker(lead.email), email_marker(set_fields.get("email", lead.email))
+    key = hash_key()
+    old_marker, new_marker = email_marker(lead.email, key), email_marker(set_fields.get("email", lead.email), key)
     if new_marker != old_marker:
         holder = repo.get_marker(new_marker) if new_marker else None
         if holder is not None and holder.lead_id != lead.lead_id:

@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     from infra.template import load_wiring
 
     with mock_aws():
-        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow")
+        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", keys_seed="bench-" * 8)
         os.environ.update(stack.environment())
         from leadflow.adapters.aws import reset_clients
         from leadflow.settings import get_settings

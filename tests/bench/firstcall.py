@@ -140,7 +140,8 @@ def run(progress: bool = True) -> list[FirstCall]:
     try:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         wiring = load_wiring(parameters={"Stage": "dev"})
-        stack = provision(wiring, name="leadflow", endpoint_url=endpoint, parameters=harness.LOCAL_PARAMETERS)
+        stack = provision(wiring, name="leadflow", endpoint_url=endpoint, parameters=harness.LOCAL_PARAMETERS,
+                          keys_seed=harness.KEYS_SEED)
         env_all = stack.environment()
         os.environ.update(env_all)
         harness.reset_caches()

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-LOCAL_PARAMETERS = {"PublicBaseUrl": "http://127.0.0.1:8000",
-                    "TokenSecret": "bench-secret-bench-secret-bench-secret-00"}
+LOCAL_PARAMETERS = {"PublicBaseUrl": "http://127.0.0.1:8000"}
+KEYS_SEED = "bench-secret-bench-secret-bench-secret-00"
 
 
 def environment() -> None:
@@ -46,7 +46,8 @@ def moto_stack() -> Iterator[Any]:
     from infra.template import load_wiring
 
     with mock_aws():
-        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS)
+        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS,
+                          keys_seed=KEYS_SEED)
         os.environ.update(stack.environment())
         reset_caches()
         try:

@@ -57,3 +57,12 @@ def test_grants_no_call_used_are_listed():
     report = check({Call("CaptureFunction", "dynamodb:PutItem", TABLE.format("LeadsTable"))}, wiring)
     assert "table/LeadsTable" not in report.unused["CaptureFunction"]
     assert "table/MetricsTable" in report.unused["CaptureFunction"]
+
+
+def test_reading_the_keys_parameter_needs_that_parameter():
+    needs = requests_of("ssm", "GetParameter", {"Name": "/leadflow/keys", "WithDecryption": True},
+                        lambda name: {"leadflow/keys": "KeysParameterName"}.get(name, name))
+    assert needs == [("ssm:GetParameter", "arn:aws:ssm:eu-central-1:123456789012:parameter/KeysParameterName")]
+    wiring = load_wiring(parameters={"Stage": "dev"})
+    report = check({Call("CaptureFunction", *needs[0]), Call("RouteFunction", *needs[0])}, wiring)
+    assert [c.function for c in report.denied] == ["RouteFunction"]
