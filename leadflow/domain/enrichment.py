@@ -20,6 +20,8 @@ class SeniorityLevel(BaseModel):
     level: str
     decision: str
     patterns: list[str]
+    # German compound titles: a word ending in one of these (Einkaufs|leiterin, Haupt|geschäftsführer).
+    compound_heads: list[str] = Field(default_factory=list)
 
 
 class PostalRegion(BaseModel):
@@ -47,6 +49,11 @@ class EnrichmentRules(BaseModel):
     def _seniority(self) -> list[tuple[SeniorityLevel, re.Pattern[str]]]:
         return [(lvl, re.compile(r"(?<![\w])(" + "|".join(lvl.patterns) + r")(?![\w])", re.IGNORECASE))
                 for lvl in self.seniority]
+
+    @cached_property
+    def _compound_heads(self) -> list[tuple[SeniorityLevel, re.Pattern[str]]]:
+        return [(lvl, re.compile(r"(?:" + "|".join(lvl.compound_heads) + r")$", re.IGNORECASE))
+                for lvl in self.seniority if lvl.compound_heads]
 
 
 class InterestArea(BaseModel):
@@ -96,12 +103,21 @@ def email_domain_type(domain: str | None, rules: EnrichmentRules) -> str | None:
 
 
 def seniority_of(job_title: str | None, rules: EnrichmentRules) -> tuple[str | None, str | None]:
+    """Whole-word patterns first (most senior level first); else the German compound words of the
+    title by their head (Einkaufsleiterin -> leiterin). The longest head wins, so a more specific
+    head (Vertriebsteamleiter -> teamleiter) beats a general one (leiter)."""
     if not job_title:
         return None, None
     for level, pattern in rules._seniority:
         if pattern.search(job_title):
             return level.level, level.decision
-    return None, None
+    best: tuple[int, SeniorityLevel] | None = None
+    for word in re.findall(r"\w+", job_title):
+        for level, head in rules._compound_heads:
+            found = head.search(word)
+            if found and (best is None or len(found.group()) > best[0]):  # ties: the more senior level
+                best = (len(found.group()), level)
+    return (best[1].level, best[1].decision) if best else (None, None)
 
 
 def region_of(country: str | None, postal_code: str | None, rules: EnrichmentRules
