@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -154,15 +155,30 @@ def _fold(text: str) -> str:
             .strip())
 
 
+def _url_path(url: str | None) -> str:
+    try:
+        return urlsplit(url or "").path.lower()
+    except ValueError:
+        return ""
+
+
 def interest_areas(values: Iterable[str], rules: InterestRules, urls: Iterable[str] = ()) -> list[str]:
-    """Map free form values ("Lagerlogistik", "ERP") and visited URLs to configured areas."""
+    """Map free form values ("Lagerlogistik", "ERP") and visited URLs to configured areas.
+    A URL counts by its path (`url_patterns` such as "/lager" in /de/lager/wms), not its host."""
     found: list[str] = []
     folded = [_fold(v) for v in values if v]
+    paths = [_url_path(u) for u in urls]
     for area, spec in rules.areas.items():
         aliases = {_fold(a) for a in spec.aliases} | {_fold(area)}
         hit = any(v in aliases or any(re.search(rf"(?<!\w){re.escape(a)}(?!\w)", v) for a in aliases)
                   for v in folded)
-        hit = hit or any(p in (u or "").lower() for u in urls for p in spec.url_patterns)
+        hit = hit or any(p.lower() in path for path in paths for p in spec.url_patterns)
         if hit:
             found.append(area)
     return found
+
+
+def with_areas(current: Iterable[str] | None, found: Iterable[str]) -> list[str]:
+    """The lead's areas plus newly found ones, in order: an area its form or its visits showed stays."""
+    out = list(current or [])
+    return out + [area for area in dict.fromkeys(found) if area not in out]

@@ -148,6 +148,25 @@ def test_site_events_before_the_form_join_the_lead_with_tracking_consent(aws):
     assert bad["statusCode"] == 403
 
 
+def test_visited_pages_add_interest_areas_by_their_url_patterns(aws):
+    from functions.track import handler
+    from leadflow.store.leads import get_lead
+
+    def visit(kind: str, url: str) -> None:
+        body = {"siteKey": "demo-site-key-0001", "visitorId": "visitor-654321", "type": kind, "url": url,
+                "occurredAt": datetime.now(UTC).isoformat()}
+        assert handler(http_event("POST", "/events", body=body), LambdaContext())["statusCode"] == 202
+
+    visit("page_visit", "https://www.example.com/de/telematik/tracking")  # before the form: joins on consent
+    lead_id = capture({**WITH_CONSENT, "interests": ["Lagerlogistik"], "visitorId": "visitor-654321",
+                       "consent": {"purposes": ["email_marketing", "tracking"], "textVersion": "v1"}})
+    drain_intake(aws)
+    visit("download", "https://www.example.com/downloads/erp-whitepaper.pdf")
+    visit("page_visit", "https://service.example.com/")  # the host is no page about service
+    score_all(aws)
+    assert get_lead(lead_id).interest_areas == ["warehouse", "fleet", "software"]
+
+
 def test_bounce_stops_mail_to_the_address(aws):
     from functions.track import handler
     from leadflow.store.nurture import journey_state
