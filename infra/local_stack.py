@@ -325,8 +325,8 @@ class LocalStack:
         """Where `leadflow import/export/metrics` find this stack (see leadflow/cli/_aws.py)."""
         assert self.stack is not None
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"endpoint": self._moto_endpoint, "baseUrl": self.base_url,
-                                    "env": self.stack.environment()}, indent=1))
+        path.write_text(json.dumps({"endpoint": self._moto_endpoint, "baseUrl": self.base_url, "port": self.port,
+                                    "pid": os.getpid(), "env": self.stack.environment()}, indent=1))
 
     def info(self) -> dict[str, Any]:
         assert self.wiring is not None and self.stack is not None and self.gateway is not None

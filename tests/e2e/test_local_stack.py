@@ -53,18 +53,22 @@ def eventually(check, timeout: float, interval: float = 0.2, message: str = ""):
 
 # ------------------------------------------------------------------ the CLI stack
 class DevProcess:
-    def __init__(self, tmp: Path, name: str, *args: str):
+    def __init__(self, tmp: Path, name: str, *args: str, state_dir: Path | None = None):
+        """`state_dir`: register as `leadflow dev` does by default (per user), there; else `--state-file`."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"{name}.log"
-        self.state_file = tmp / f"{name}-stack.json"
+        self.state_file = state_dir / f"stack-{self.port}.json" if state_dir else tmp / f"{name}-stack.json"
         env = {**os.environ, "LEADFLOW_DEV_SECRET": SECRET}
         for key in ("PORT", "AWS_ENDPOINT_URL", "LEADFLOW_LOCAL_BASE_URL"):
             env.pop(key, None)
+        if state_dir:
+            env["LEADFLOW_STATE_DIR"] = str(state_dir)
         self._log_file = self.log.open("wb")
         started = time.monotonic()
+        where = [] if state_dir else ["--state-file", str(self.state_file)]
         self.proc = subprocess.Popen([str(BIN / "leadflow"), "dev", "--port", str(self.port), "--no-demo",
-                                      "--state-file", str(self.state_file), *args],
+                                      *where, *args],
                                      cwd=REPO, env=env, stdout=self._log_file, stderr=subprocess.STDOUT)
         try:
             self._wait_ready(timeout=60)

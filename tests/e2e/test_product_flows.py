@@ -22,7 +22,8 @@ CONSENTING = {"firstName": "Greta", "lastName": "Lindner", "email": "greta.lindn
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    process = DevProcess(tmp_path_factory.mktemp("flows"), "flows", "--no-schedules")
+    process = DevProcess(tmp_path_factory.mktemp("flows"), "flows", "--no-schedules",
+                         state_dir=tmp_path_factory.mktemp("state"))
     yield process
     if process.proc.poll() is None:
         process.interrupt()
@@ -174,19 +175,23 @@ def test_mqls_are_routed_by_weight_and_a_rep_sees_only_their_own(stack):
     assert json.dumps(accepted)  # the answer is plain JSON
 
 
-def test_funnel_numbers_equal_a_recount_from_the_histories(stack):
+def test_funnel_numbers_equal_a_recount_from_the_histories(stack, tmp_path):
     """Runs after the flows above moved leads through LEAD, MQL, SAL and the side exits."""
+    import os
     import subprocess
     from datetime import date, timedelta
 
-    from tests.e2e.test_local_stack import BIN, REPO
+    from tests.e2e.test_local_stack import BIN
 
     start, end = (date.today() - timedelta(days=40)).isoformat(), (date.today() + timedelta(days=1)).isoformat()
     funnel = gql(stack, "query($f: Date!, $t: Date!) { funnel(from: $f, to: $t, grain: MONTH) "
                         "{ groups { stages { stage entered } } } }", {"f": start, "t": end}, role="finance")
     entered = {s["stage"]: s["entered"] for s in funnel["data"]["funnel"]["groups"][0]["stages"]}
     assert entered["LEAD"] >= 22 and entered["SAL"] >= 1
-    result = subprocess.run([str(BIN / "leadflow"), "metrics", "reconcile", "--all", "--stack-file",
-                             str(stack.state_file)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    # from a directory outside the checkout: the CLI finds the running stack by itself
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "AWS_ENDPOINT_URL")}
+    env["LEADFLOW_STATE_DIR"] = str(stack.state_file.parent)
+    result = subprocess.run([str(BIN / "leadflow"), "metrics", "reconcile", "--all"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "drift: none" in result.stdout
