@@ -405,8 +405,9 @@ def catch_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) ->
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s.%(msecs)03d %(levelname)-5s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    from infra import logs
+
+    logs.configure(level)  # one readable format, the functions' JSON logs included
     for noisy in ("botocore", "boto3", "urllib3", "pynamodb", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
