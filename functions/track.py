@@ -25,7 +25,7 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 def _page(status: int, kind: str, language: str | None = None, token: str = "") -> Response:
     """A page of a mail link, in the lead's language (else the browser's)."""
     body = nurture.link_page(kind, language or _browser_language(), token)
-    return Response(status_code=status, content_type=content_types.TEXT_HTML, body=body,
+    return Response(status_code=status, content_type=content_types.TEXT_HTML + "; charset=utf-8", body=body,
                     headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                              "X-Robots-Tag": "noindex"})
 

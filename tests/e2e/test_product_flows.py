@@ -72,6 +72,7 @@ def test_double_opt_in_welcome_once_tracked_click_and_unsubscribe(stack):
     confirm = next(u for u in links(doi[0]) if "/consent/confirm" in u)
     page = requests.get(confirm, timeout=30)  # what a mail scanner does: nothing changes
     assert page.status_code == 200 and '<form method="post">' in page.text
+    assert page.headers["content-type"] == "text/html; charset=utf-8"  # umlauts read right
     run_schedule(stack, "nurture_sweep")
     assert len(mailbox(stack, address)) == 1  # still unconfirmed: no welcome mail
     token = parse_qs(urlsplit(confirm).query)["token"][0]
