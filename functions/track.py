@@ -4,8 +4,8 @@ engagement events, DOI confirmation, unsubscribe; and SES bounce/complaint notif
 from __future__ import annotations
 
 import base64
-import html
 import json
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from functions.common import domain_error_response, error_response, json_response, logger, metrics, tracer
 from leadflow.adapters import clock
-from leadflow.domain.consent import TokenAlreadyUsed, TokenError
+from leadflow.domain.consent import TokenError
 from leadflow.domain.errors import DomainError
 from leadflow.domain.submission import field_errors
 from leadflow.services import engagement, nurture
@@ -22,12 +22,26 @@ app = APIGatewayHttpResolver()
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
-def _page(status: int, title: str, text: str) -> Response:
-    body = (f"<!doctype html><html lang=de><meta charset=utf-8><title>{html.escape(title)}</title>"
-            f"<body style='font-family:sans-serif;max-width:36em;margin:4em auto'><h1>{html.escape(title)}</h1>"
-            f"<p>{html.escape(text)}</p></body></html>")
-    return Response(status_code=status, content_type=content_types.TEXT_HTML, body=body,
-                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+def _page(status: int, kind: str, language: str | None = None, token: str = "") -> Response:
+    """A page of a mail link, in the lead's language (else the browser's)."""
+    body = nurture.link_page(kind, language or _browser_language(), token)
+    return Response(status_code=status, content_type=content_types.TEXT_HTML + "; charset=utf-8", body=body,
+                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                             "X-Robots-Tag": "noindex"})
+
+
+def _browser_language() -> str | None:
+    accept = app.current_event.headers.get("accept-language") or ""
+    return accept.split(",")[0].split(";")[0].strip() or None
+
+
+def _link_token() -> str:
+    """The token of a link page: in the query (the link; the form posts to the same URL) or the form body."""
+    token = app.current_event.get_query_string_value("token")
+    if token:
+        return token
+    form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
+    return (form.get("token") or [""])[0]
 
 
 @app.exception_handler(DomainError)
@@ -49,16 +63,12 @@ def open_pixel(token: str):
 @app.get("/t/c/<token>")
 def click(token: str):
     target = app.current_event.get_query_string_value("u") or ""
-    try:
-        lead_id, step, target = nurture.click_target(token, target)
-    except TokenError as exc:
-        return error_response(400, [{"field": "token", "rule": exc.code, "message": exc.message}],
-                              "this link is not valid")
-    except DomainError as exc:  # not on the allow list, or not this link's target: no open redirect
-        return error_response(403, [{"field": "u", "rule": "allowed_target", "message": exc.message}],
-                              "redirect refused")
-    engagement.enqueue(lead_id, "email_click", clock.now(), {"step": step, "url": target})
-    return Response(status_code=302, headers={"Location": target, "Cache-Control": "no-store"}, body="")
+    location, lead_id, step = nurture.click_target(token, target)
+    if lead_id:
+        engagement.enqueue(lead_id, "email_click", clock.now(), {"step": step, "url": target})
+    if location is None:  # refused and no fallback page configured: no open redirect
+        return _page(403, "click_refused")
+    return Response(status_code=302, headers={"Location": location, "Cache-Control": "no-store"}, body="")
 
 
 @app.post("/events")
@@ -81,39 +91,53 @@ def post_event():
     return json_response(202, {"accepted": True, "attachedTo": where})
 
 
+# Mail scanners (Safe Links and others) follow GET links: a GET only shows a page whose button
+# POSTs; only the POST changes anything. RFC 8058 one-click is a POST as well.
+_DOI_PAGES = {"pending": (200, "doi_ask"), "confirmed": (200, "doi_done"), "already_confirmed": (200, "doi_already"),
+              "withdrawn": (410, "doi_withdrawn"), "expired": (410, "doi_expired"), "gone": (410, "link_invalid")}
+
+
 @app.get("/consent/confirm")
+def confirm_consent_page():
+    token = _link_token()
+    try:
+        state, language = nurture.doi_state(token)
+    except TokenError:
+        return _page(400, "link_invalid")
+    status, kind = _DOI_PAGES["already_confirmed" if state == "confirmed" else state]
+    return _page(status, kind, language, token)
+
+
+@app.post("/consent/confirm")
 def confirm_consent():
-    token = app.current_event.get_query_string_value("token") or ""
     try:
         user_agent = (app.current_event.headers.get("user-agent") or "")[:200]
-        nurture.confirm_consent(token, evidence={"user_agent": user_agent})
-    except TokenAlreadyUsed:
-        return _page(200, "Bereits bestätigt / Already confirmed",
-                     "Ihre Anmeldung ist bereits bestätigt. Your subscription is already confirmed.")
-    except TokenError as exc:
-        return _page(400, "Link ungültig / Link not valid", exc.message)
-    return _page(200, "Danke! / Thank you!",
-                 "Ihre Anmeldung ist bestätigt. Your subscription is confirmed.")
-
-
-def _unsubscribe(via: str) -> Response:
-    token = app.current_event.get_query_string_value("token") or ""
-    try:
-        nurture.unsubscribe(token, via=via)
-    except TokenError as exc:
-        return _page(400, "Link ungültig / Link not valid", exc.message)
-    return _page(200, "Abgemeldet / Unsubscribed",
-                 "Sie erhalten keine Werbung mehr von uns. You will receive no more marketing from us.")
+        state, language = nurture.confirm_consent(_link_token(), evidence={"user_agent": user_agent})
+    except TokenError:
+        return _page(400, "link_invalid")
+    status, kind = _DOI_PAGES[state]
+    return _page(status, kind, language)
 
 
 @app.get("/unsubscribe")
-def unsubscribe_link():
-    return _unsubscribe("unsubscribe_link")
+def unsubscribe_page():
+    token = _link_token()
+    try:
+        lead_id = nurture.unsubscribe_lead(token)
+    except TokenError:
+        return _page(400, "link_invalid")
+    return _page(200, "unsubscribe_ask", nurture.lead_language(lead_id), token)
 
 
 @app.post("/unsubscribe")
-def unsubscribe_one_click():  # RFC 8058: the mail client posts List-Unsubscribe=One-Click
-    return _unsubscribe("list_unsubscribe")
+def unsubscribe():
+    """The page's button, or the mail client's RFC 8058 `List-Unsubscribe=One-Click`."""
+    one_click = "List-Unsubscribe=One-Click" in (app.current_event.decoded_body or "")
+    try:
+        lead_id = nurture.unsubscribe(_link_token(), via="list_unsubscribe" if one_click else "unsubscribe_link")
+    except TokenError:
+        return _page(400, "link_invalid")
+    return _page(200, "unsubscribe_done", nurture.lead_language(lead_id))
 
 
 def _ses_notifications(event: dict) -> dict:

@@ -27,6 +27,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra import logs
 from infra.template import Wiring
 
 log = logging.getLogger("infra.lambda")
@@ -185,6 +186,7 @@ class LambdaRuntime:
                                   exc_info=exc.__cause__ or exc)
                 raise
             self._handlers[function] = handler
+            logs.after_handler_import()
             log.info("%s: loaded %s", function, path)
             return handler
 

@@ -345,8 +345,8 @@ class LocalStack:
         """Where `leadflow import/export/metrics` find this stack (see leadflow/cli/_aws.py)."""
         assert self.stack is not None
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"endpoint": self._moto_endpoint, "baseUrl": self.base_url,
-                                    "env": self.stack.environment()}, indent=1))
+        path.write_text(json.dumps({"endpoint": self._moto_endpoint, "baseUrl": self.base_url, "port": self.port,
+                                    "pid": os.getpid(), "env": self.stack.environment()}, indent=1))
 
     def info(self) -> dict[str, Any]:
         assert self.wiring is not None and self.stack is not None and self.gateway is not None
@@ -425,8 +425,9 @@ def catch_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) ->
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s.%(msecs)03d %(levelname)-5s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    from infra import logs
+
+    logs.configure(level)  # one readable format, the functions' JSON logs included
     for noisy in ("botocore", "boto3", "urllib3", "pynamodb", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -30,7 +30,8 @@ def sent_mails(region: str = "eu-central-1", account: str = "123456789012") -> l
         parsed: Message = email.message_from_string(raw, policy=default)
         html = parsed.get_body(("html",))
         text = parsed.get_body(("plain",))
-        out.append(SentMail(message_id=message.id, to=list(message.destinations),
+        # moto lists a recipient once per source (the Destinations parameter and the To header)
+        out.append(SentMail(message_id=message.id, to=list(dict.fromkeys(message.destinations)),
                             subject=str(parsed["Subject"]), html=html.get_content() if html else "",
                             text=text.get_content() if text else "",
                             headers={k: str(v) for k, v in parsed.items()}))

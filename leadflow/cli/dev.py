@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="run schedules N times faster (60: rate(1 minute) fires every second)")
     parser.add_argument("--no-demo", action="store_true", help="do not post the demo leads")
     parser.add_argument("--state-file", default=None, metavar="PATH",
-                        help="where `leadflow import/export/metrics` find this stack (default: .leadflow/stack.json)")
+                        help="where `leadflow import/export/metrics` find this stack (default: stack-PORT.json "
+                             "in a per-user directory, so they find it from any directory)")
     parser.add_argument("--no-schedules", action="store_true",
                         help="do not tick schedules (POST /dev/schedules/NAME still runs one)")
     parser.add_argument("--visibility-timeout", type=int, default=2, metavar="SECONDS",
@@ -54,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from pathlib import Path
 
-    from leadflow.cli._aws import STATE_FILE
+    from leadflow.cli._aws import stack_file
 
-    state_file = Path(args.state_file) if args.state_file else STATE_FILE
+    state_file = Path(args.state_file) if args.state_file else stack_file(stack.port)
     stack.write_state_file(state_file)
     try:
         from infra import demo

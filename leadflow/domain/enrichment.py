@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +21,8 @@ class SeniorityLevel(BaseModel):
     level: str
     decision: str
     patterns: list[str]
+    # German compound titles: a word ending in one of these (Einkaufs|leiterin, Haupt|geschäftsführer).
+    compound_heads: list[str] = Field(default_factory=list)
 
 
 class PostalRegion(BaseModel):
@@ -47,6 +50,11 @@ class EnrichmentRules(BaseModel):
     def _seniority(self) -> list[tuple[SeniorityLevel, re.Pattern[str]]]:
         return [(lvl, re.compile(r"(?<![\w])(" + "|".join(lvl.patterns) + r")(?![\w])", re.IGNORECASE))
                 for lvl in self.seniority]
+
+    @cached_property
+    def _compound_heads(self) -> list[tuple[SeniorityLevel, re.Pattern[str]]]:
+        return [(lvl, re.compile(r"(?:" + "|".join(lvl.compound_heads) + r")$", re.IGNORECASE))
+                for lvl in self.seniority if lvl.compound_heads]
 
 
 class InterestArea(BaseModel):
@@ -96,12 +104,21 @@ def email_domain_type(domain: str | None, rules: EnrichmentRules) -> str | None:
 
 
 def seniority_of(job_title: str | None, rules: EnrichmentRules) -> tuple[str | None, str | None]:
+    """Whole-word patterns first (most senior level first); else the German compound words of the
+    title by their head (Einkaufsleiterin -> leiterin). The longest head wins, so a more specific
+    head (Vertriebsteamleiter -> teamleiter) beats a general one (leiter)."""
     if not job_title:
         return None, None
     for level, pattern in rules._seniority:
         if pattern.search(job_title):
             return level.level, level.decision
-    return None, None
+    best: tuple[int, SeniorityLevel] | None = None
+    for word in re.findall(r"\w+", job_title):
+        for level, head in rules._compound_heads:
+            found = head.search(word)
+            if found and (best is None or len(found.group()) > best[0]):  # ties: the more senior level
+                best = (len(found.group()), level)
+    return (best[1].level, best[1].decision) if best else (None, None)
 
 
 def region_of(country: str | None, postal_code: str | None, rules: EnrichmentRules
@@ -138,15 +155,30 @@ def _fold(text: str) -> str:
             .strip())
 
 
+def _url_path(url: str | None) -> str:
+    try:
+        return urlsplit(url or "").path.lower()
+    except ValueError:
+        return ""
+
+
 def interest_areas(values: Iterable[str], rules: InterestRules, urls: Iterable[str] = ()) -> list[str]:
-    """Map free form values ("Lagerlogistik", "ERP") and visited URLs to configured areas."""
+    """Map free form values ("Lagerlogistik", "ERP") and visited URLs to configured areas.
+    A URL counts by its path (`url_patterns` such as "/lager" in /de/lager/wms), not its host."""
     found: list[str] = []
     folded = [_fold(v) for v in values if v]
+    paths = [_url_path(u) for u in urls]
     for area, spec in rules.areas.items():
         aliases = {_fold(a) for a in spec.aliases} | {_fold(area)}
         hit = any(v in aliases or any(re.search(rf"(?<!\w){re.escape(a)}(?!\w)", v) for a in aliases)
                   for v in folded)
-        hit = hit or any(p in (u or "").lower() for u in urls for p in spec.url_patterns)
+        hit = hit or any(p.lower() in path for path in paths for p in spec.url_patterns)
         if hit:
             found.append(area)
     return found
+
+
+def with_areas(current: Iterable[str] | None, found: Iterable[str]) -> list[str]:
+    """The lead's areas plus newly found ones, in order: an area its form or its visits showed stays."""
+    out = list(current or [])
+    return out + [area for area in dict.fromkeys(found) if area not in out]

@@ -400,6 +400,27 @@ def content_title(content_key: str, language: str | None, context: Mapping[str, 
     return _header_value(_render_block(template, "subject", values))
 
 
+@lru_cache(maxsize=1)
+def _page_names() -> frozenset[str]:
+    return frozenset(n for n in environment().list_templates() if n.startswith("pages/"))
+
+
+PAGE_KINDS = ("doi_ask", "doi_done", "doi_already", "doi_withdrawn", "doi_expired", "unsubscribe_ask",
+              "unsubscribe_done", "link_invalid", "click_refused")
+
+
+def render_page(kind: str, language: str | None, context: Mapping[str, Any]) -> tuple[str, str]:
+    """(HTML, language used) of a page a mail link opens: `pages/<kind>.<lang>.html`, in the
+    person's language with the same fallback as mails. Needs `company`; the forms need `token`."""
+    if kind not in PAGE_KINDS:
+        raise ValueError(f"page kind must be one of {', '.join(PAGE_KINDS)}")
+    for lang in language_candidates(language):
+        name = f"pages/{kind}.{lang}.html"
+        if name in _page_names():
+            return environment().get_template(name).render({"token": "", **context, "language": lang}), lang
+    raise TemplateMissing(f"no page template for {kind}")  # pragma: no cover - both languages ship
+
+
 def render_task(kind: str, language: str | None, context: Mapping[str, Any]) -> RenderedTask:
     """The instructions for a person doing a phone or postal step (title + body, plain text)."""
     if kind not in TASK_KINDS:

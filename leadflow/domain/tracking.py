@@ -122,8 +122,8 @@ def is_allowed_target(url: str, allow_list: Iterable[str], *, allow_http: bool =
     return any(host == domain or host.endswith("." + domain) for domain in allowed)
 
 
-def click_redirect(payload: Mapping[str, Any], allow_list: Iterable[str], fallback_url: str, *,
-                   allow_http: bool = False) -> str:
+def click_redirect(payload: Mapping[str, Any], allow_list: Iterable[str], fallback_url: str | None, *,
+                   allow_http: bool = False) -> str | None:
     """Where `GET /t/c/{token}` redirects: the token's target if allowed now, else the fallback."""
     target = payload.get("url")
     if isinstance(target, str) and is_allowed_target(target, allow_list, allow_http=allow_http):

@@ -11,6 +11,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from leadflow.adapters import clock, queues
+from leadflow.domain.enrichment import interest_areas, with_areas
 from leadflow.domain.errors import Forbidden
 from leadflow.domain.tracking import EngagementEventIn
 from leadflow.services.rulesets import active_rules
@@ -26,6 +27,16 @@ def enqueue(lead_id: str, kind: str, at: datetime, details: dict[str, Any], even
     queues.send(get_settings().engagement_queue_url, {
         "leadId": lead_id, "type": kind, "at": at.isoformat(), "eventId": event_id or uuid.uuid4().hex,
         "details": details})
+
+
+def visited_interest_fields(lead: LeadModel, details: dict[str, Any]) -> dict[str, Any]:
+    """A page the lead opened (site visit, download, mail link) whose path matches an area's
+    `url_patterns` (config/interests.yaml) adds that area; nothing is ever taken away."""
+    url = details.get("url")
+    if not isinstance(url, str) or not url:
+        return {}
+    areas = with_areas(lead.interest_areas, interest_areas((), active_rules("interests"), urls=[url]))
+    return {"interest_areas": areas} if len(areas) > len(lead.interest_areas or []) else {}
 
 
 def _visitor_lead(visitor_id: str) -> str | None:

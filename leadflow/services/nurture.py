@@ -25,7 +25,7 @@ from leadflow.domain.consent import (
     ConsentRecord,
     ConsentStatus,
     Purpose,
-    TokenAlreadyUsed,
+    TokenError,
     UnknownConsentText,
     confirm,
     doi_token,
@@ -187,27 +187,88 @@ def _send_doi(lead: LeadModel, record: ConsentRecord, now: datetime) -> ConsentR
     return mark_doi_sent(record, now)
 
 
-def confirm_consent(token: str, evidence: dict[str, str] | None = None) -> str:
-    """The DOI link: single use, until the record expires. Returns the lead id."""
-    now = clock.now()
+def _doi_record(token: str, now: datetime) -> tuple[dict[str, Any], ConsentRecord | None, int | None]:
+    """The DOI link's payload and the consent record it confirms (None: the lead was erased)."""
     payload = verify_token(token, _verify_keys(), now, purpose="doi")
+    ledger, _, version = _ledger(payload["lead_id"])
+    record = next((r for r in ledger.records if r.record_id == payload.get("record_id")), None)
+    return payload, record, version
+
+
+def _doi_state(record: ConsentRecord | None, now: datetime) -> str:
+    if record is None:
+        return "gone"
+    if record.status is ConsentStatus.WITHDRAWN:
+        return "withdrawn"
+    if record.status is ConsentStatus.CONFIRMED:
+        return "confirmed"
+    return "expired" if record.is_expired_at(now) else "pending"
+
+
+def doi_state(token: str) -> tuple[str, str | None]:
+    """What the DOI link would do now, changing nothing (GET: a page with a button):
+    (pending | confirmed | withdrawn | expired | gone, the language of the consent). A bad token
+    raises a TokenError."""
+    now = clock.now()
+    _, record, _ = _doi_record(token, now)
+    return _doi_state(record, now), record.language if record else None
+
+
+def confirm_consent(token: str, evidence: dict[str, str] | None = None) -> tuple[str, str | None]:
+    """The DOI button (POST): pending -> confirmed, single use, until the record expires.
+    Returns (confirmed | already_confirmed | withdrawn | expired | gone, language). A withdrawn or
+    expired consent is told on every click: its state is read before the link's nonce is used."""
+    now = clock.now()
+    payload, record, _ = _doi_record(token, now)
+    state = _doi_state(record, now)
+    if state != "pending":
+        return ("already_confirmed" if state == "confirmed" else state), record.language if record else None
+    lead_id, language = payload["lead_id"], record.language
     key, ttl = nonce_marker(payload)
-    lead_id = payload["lead_id"]
     try:
         MarkerModel(key, lead_id=lead_id, expires_at=ttl).save(condition=MarkerModel.marker.does_not_exist())
-    except PutError as exc:  # the link was used already
-        raise TokenAlreadyUsed("this confirmation link was used already", field="token") from exc
-    ledger, _, version = _ledger(lead_id)
-    updated = [confirm(r, now, evidence=evidence).to_dict() if r.record_id == payload["record_id"] else r.to_dict()
-               for r in ledger.records]
-    store.save_ledger(lead_id, updated, version)
+    except PutError:  # a second click at the same moment: the first one confirms
+        return "already_confirmed", language
+    for _ in range(5):  # a withdrawal at the same moment wins: it is read again
+        ledger, _, version = _ledger(lead_id)
+        record = next((r for r in ledger.records if r.record_id == payload["record_id"]), None)
+        state = _doi_state(record, now)
+        if state != "pending":
+            return ("already_confirmed" if state == "confirmed" else state), language
+        updated = [confirm(r, now, evidence=evidence).to_dict() if r is record else r.to_dict()
+                   for r in ledger.records]
+        try:
+            store.save_ledger(lead_id, updated, version)
+            break
+        except ConcurrentUpdate:
+            continue
+    else:
+        raise ConcurrentUpdate("the consent changed meanwhile; please click again", field="token")
     state, state_version = store.journey_state(lead_id)
     if state is not None and not state.get("entered_at"):
         state["entered_at"] = now.isoformat()
         store.save_journey_state(lead_id, state, now if state.get("journey_id") else None, state_version)
     _note(lead_id, "consent", "email marketing confirmed (double opt-in)")
     events.publish("ConsentConfirmed", {"leadId": lead_id, "purpose": "email_marketing"})
-    return lead_id
+    return "confirmed", language
+
+
+def lead_language(lead_id: str) -> str | None:
+    lead = repo.find_lead(lead_id)
+    return language_of(lead) if lead is not None else None
+
+
+def unsubscribe_lead(token: str) -> str:
+    """Checks an unsubscribe link without using it (GET: a page with a button). Returns the lead id."""
+    return verify_token(token, _verify_keys(), clock.now(), purpose="unsubscribe")["lead_id"]
+
+
+def link_page(kind: str, language: str | None, token: str = "") -> str:
+    """The HTML page a mail link opens (leadflow/templates/pages), in the person's language."""
+    from leadflow.domain.mail import render_page
+
+    return render_page(kind, language or _book().settings.default_language,
+                       {"company": active_rules("company").context(), "token": token})[0]
 
 
 def unsubscribe_url(lead_id: str, ttl_days: int) -> str:
@@ -421,18 +482,24 @@ def _create_task(lead: LeadModel, decision, now: datetime) -> str:
 
 # ----------------------------------------------------------------- tracking
 
-def click_target(token: str, target: str) -> tuple[str, str, str]:
-    """Checks a tracked link: the target must be allowed and be the one the token was made for.
-    Returns (lead id, step id, target)."""
-    from leadflow.domain.tracking import is_allowed_target
+def click_target(token: str, target: str) -> tuple[str | None, str | None, str]:
+    """Where a tracked link goes: (location, lead id, step id). The click counts (a lead id) only
+    when the target is allowed and is the one the token was made for. Anything refused (target
+    not on the allow list or not this link's, token invalid or expired) goes uncounted to
+    `tracking.fallback_url`, our own page; without one the location is None (the caller says 403)."""
+    from leadflow.domain.tracking import click_redirect
 
     tracking = _book().settings.tracking
-    if not is_allowed_target(target, tracking.allowed_domains, allow_http=tracking.allow_http):
-        raise IllegalTransition("the link target is not on the allow list", field="u")
-    payload = verify_token(token, _verify_keys(), clock.now(), purpose="click")
-    if payload.get("h") != _url_hash(target):
-        raise IllegalTransition("the link target does not belong to this tracked link", field="u")
-    return payload["lead_id"], payload.get("step", ""), target
+    try:
+        payload = verify_token(token, _verify_keys(), clock.now(), purpose="click")
+    except TokenError:
+        payload = {}
+    mine = bool(payload) and payload.get("h") == _url_hash(target)
+    location = click_redirect({"url": target} if mine else {}, tracking.allowed_domains, tracking.fallback_url,
+                              allow_http=tracking.allow_http)
+    if mine and location == target:
+        return target, payload["lead_id"], payload.get("step", "")
+    return tracking.fallback_url, None, ""
 
 
 def open_token(token: str) -> tuple[str, str]:

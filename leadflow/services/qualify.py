@@ -9,7 +9,7 @@ from typing import Any
 from leadflow.adapters import clock, events, queues
 from leadflow.adapters.keys import hash_key
 from leadflow.domain import dedup
-from leadflow.domain.enrichment import enrich, interest_areas
+from leadflow.domain.enrichment import enrich, interest_areas, with_areas
 from leadflow.domain.errors import Conflict, NotFound
 from leadflow.domain.lifecycle import REOPENABLE, Quality, Stage
 from leadflow.domain.submission import email_marker
@@ -142,7 +142,8 @@ def qualify_lead(lead_id: str) -> str:
 def _enrichment_fields(lead: LeadModel) -> dict[str, Any]:
     found = enrich(email=lead.email, company=lead.company, job_title=lead.job_title, country=lead.country,
                    postal_code=lead.postal_code, rules=active_rules("enrichment"))
-    areas = interest_areas(lead.interests or [], active_rules("interests"))
+    # keeps the areas the lead's page visits added (services.engagement.visited_interest_fields)
+    areas = with_areas(lead.interest_areas, interest_areas(lead.interests or [], active_rules("interests")))
     return {"enrichment": found.to_dict(), "interest_areas": areas or None}
 
 
@@ -319,7 +320,7 @@ def _filled(target: LeadModel, update: dict[str, Any]) -> dict[str, Any]:
     new_interests = [i for i in update.get("interests") or [] if i not in (target.interests or [])]
     if new_interests:
         fields["interests"] = list(target.interests or []) + new_interests
-        areas = interest_areas(fields["interests"], active_rules("interests"))
+        areas = with_areas(target.interest_areas, interest_areas(fields["interests"], active_rules("interests")))
         fields["interest_areas"] = areas or None
     if update.get("campaign") and update["campaign"] != (target.last_campaign or target.campaign):
         fields["last_campaign"] = update["campaign"]

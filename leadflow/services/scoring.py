@@ -61,6 +61,10 @@ def handle_event(message: dict[str, Any]) -> str:
         state = add_event(state, event_type, at, rules)
     outcome = "scored"
     fields = score_fields(lead, state, now, rules)
+    if event is not None:
+        from leadflow.services.engagement import visited_interest_fields
+
+        fields.update(visited_interest_fields(lead, message.get("details") or {}))
     try:
         repo.apply_engagement(lead, set_fields=fields, event=event)
         lead = repo.as_written(lead, fields)

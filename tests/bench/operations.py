@@ -207,7 +207,7 @@ def walk(stack, index: int, rec: Recorder, results: Results) -> None:
 
     doi = [m for m in mails_to(address) if "/consent/confirm" in m.html]
     confirm = next(u for u in links(doi[0]) if "/consent/confirm" in u)
-    rec("track: DOI confirmation link", "TrackFunction", lambda: track("GET", confirm), apigw=True)
+    rec("track: DOI confirmation link", "TrackFunction", lambda: track("POST", confirm), apigw=True)
     summary = rec("nurture sweep: 1 due lead (welcome email)", "NurtureSweepFunction", sweep_nurture)
     if summary.get("leads") != 1 or summary.get("email") != 1:
         results.notes.append(f"nurture sweep with one due lead processed {summary}")

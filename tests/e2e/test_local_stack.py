@@ -53,18 +53,23 @@ def eventually(check, timeout: float, interval: float = 0.2, message: str = ""):
 
 # ------------------------------------------------------------------ the CLI stack
 class DevProcess:
-    def __init__(self, tmp: Path, name: str, *args: str):
+    def __init__(self, tmp: Path, name: str, *args: str, state_dir: Path | None = None, demo: bool = False):
+        """`state_dir`: register as `leadflow dev` does by default (per user), there; else `--state-file`.
+        `demo`: with the demo data (`wait_for_demo` waits until it is in)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"{name}.log"
-        self.state_file = tmp / f"{name}-stack.json"
+        self.state_file = state_dir / f"stack-{self.port}.json" if state_dir else tmp / f"{name}-stack.json"
         env = {**os.environ, "LEADFLOW_DEV_SECRET": SECRET}
         for key in ("PORT", "AWS_ENDPOINT_URL", "LEADFLOW_LOCAL_BASE_URL"):
             env.pop(key, None)
+        if state_dir:
+            env["LEADFLOW_STATE_DIR"] = str(state_dir)
         self._log_file = self.log.open("wb")
         started = time.monotonic()
-        self.proc = subprocess.Popen([str(BIN / "leadflow"), "dev", "--port", str(self.port), "--no-demo",
-                                      "--state-file", str(self.state_file), *args],
+        where = [] if state_dir else ["--state-file", str(self.state_file)]
+        self.proc = subprocess.Popen([str(BIN / "leadflow"), "dev", "--port", str(self.port),
+                                      *([] if demo else ["--no-demo"]), *where, *args],
                                      cwd=REPO, env=env, stdout=self._log_file, stderr=subprocess.STDOUT)
         try:
             self._wait_ready(timeout=60)
@@ -88,6 +93,11 @@ class DevProcess:
                 pass
             time.sleep(0.1)
         pytest.fail(f"leadflow dev not ready after {timeout} s:\n{self.tail()}")
+
+    def wait_for_demo(self, timeout: float = 120) -> None:
+        """The banner comes after the demo leads are in and the demo funnel was worked."""
+        eventually(lambda: "Ctrl-C stops everything." in self.log.read_text(errors="replace"), timeout,
+                   interval=1, message=f"the demo data:\n{self.tail()}")
 
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

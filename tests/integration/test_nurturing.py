@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.helpers import LambdaContext, graphql, http_event, sns_event
 from tests.integration.test_qualification import GENUINE, capture, drain_intake
@@ -47,8 +47,22 @@ def confirm_link(address: str) -> str:
     return next(u for u in links(doi[0]) if "/consent/confirm" in u)
 
 
+def post_form(url: str, body: str | None = None) -> dict:
+    """What the page's button (or a mail client's RFC 8058 one-click) sends: a form POST to the link."""
+    token = parse_qs(urlsplit(url).query)["token"][0]
+    return track("POST", url, raw_body=body if body is not None else urlencode({"token": token}),
+                 headers={"content-type": "application/x-www-form-urlencoded"})
+
+
+def consent_status(lead_id: str) -> str:
+    from leadflow.store.nurture import ledger
+
+    return ledger(lead_id)[0][0]["status"]
+
+
 def test_doi_then_welcome_once_then_tracked_click_then_unsubscribe(aws):
     from leadflow.store.leads import timeline_of
+    from leadflow.store.nurture import journey_state
 
     lead_id = capture(WITH_CONSENT)
     drain_intake(aws)
@@ -59,9 +73,18 @@ def test_doi_then_welcome_once_then_tracked_click_then_unsubscribe(aws):
     sweep()
     assert len(mails(address)) == 1  # no marketing mail before confirmation
 
-    assert track("GET", confirm)["statusCode"] == 200
-    again = track("GET", confirm)
-    assert again["statusCode"] == 200 and "already" in again["body"].lower()
+    # a mail scanner following the link changes nothing: the page only offers the button
+    for _ in range(2):
+        page = track("GET", confirm)
+        assert page["statusCode"] == 200 and '<form method="post">' in page["body"]
+        assert "Anmeldung bestätigen" in page["body"]  # a German lead: a German page
+    assert consent_status(lead_id) == "pending"
+    done = post_form(confirm)
+    assert done["statusCode"] == 200 and "Ihre Anmeldung ist bestätigt" in done["body"]
+    assert consent_status(lead_id) == "confirmed"
+    for again in (post_form(confirm), track("GET", confirm)):
+        assert again["statusCode"] == 200 and "bereits bestätigt" in again["body"]
+        assert "<form" not in again["body"]
     sweep()
     sweep()  # a second run sends nothing twice
     welcome = [m for m in mails(address) if m is not doi_mail and "/consent/confirm" not in m.html]
@@ -74,19 +97,72 @@ def test_doi_then_welcome_once_then_tracked_click_then_unsubscribe(aws):
     assert response["statusCode"] == 302
     target = parse_qs(urlsplit(tracked[0]).query)["u"][0]
     assert response["headers"]["Location"] == target
+
+    # refused: another target, or a broken token, lands on our own fallback page and is not counted
+    evil = tracked[0].split("?", 1)[0] + "?u=https%3A%2F%2Fevil.example.net%2Fphish"
+    broken = tracked[0].replace("/t/c/", "/t/c/x")
+    for refused in (track("GET", evil), track("GET", broken)):
+        assert refused["statusCode"] == 302 and refused["headers"]["Location"] == "https://www.leadflow.example/"
     score_all(aws)
     assert [e.event_type for e in timeline_of(lead_id)] == ["email_click"]
 
-    evil = tracked[0].split("?", 1)[0] + "?u=https%3A%2F%2Fevil.example.net%2Fphish"
-    refused = track("GET", evil)
-    assert refused["statusCode"] == 403 and "Location" not in (refused.get("headers") or {})
-
     unsubscribe = next(u for u in links(mail) if "/unsubscribe" in u)
-    assert track("GET", unsubscribe)["statusCode"] == 200
+    page = track("GET", unsubscribe)
+    assert page["statusCode"] == 200 and "Jetzt abmelden" in page["body"]
+    assert consent_status(lead_id) == "confirmed"  # the GET changed nothing
+    done = post_form(unsubscribe)
+    assert done["statusCode"] == 200 and "Sie sind abgemeldet" in done["body"]
+    assert consent_status(lead_id) == "withdrawn"
+    assert journey_state(lead_id)[0]["unsubscribed_at"]
     before = len(mails(address))
     for days in (3, 7, 14, 30, 60):
         sweep(datetime.now(UTC) + timedelta(days=days))
     assert len(mails(address)) == before
+
+
+def test_rfc_8058_one_click_unsubscribes_at_once(aws):
+    from leadflow.services.nurture import unsubscribe_url
+
+    lead_id = capture(WITH_CONSENT)
+    drain_intake(aws)
+    post_form(confirm_link(WITH_CONSENT["email"]))
+    url = unsubscribe_url(lead_id, 30)  # what List-Unsubscribe carries
+    response = post_form(url, "List-Unsubscribe=One-Click")
+    assert response["statusCode"] == 200
+    assert consent_status(lead_id) == "withdrawn"
+    from leadflow.store.nurture import ledger
+
+    assert ledger(lead_id)[0][0]["withdrawn_via"] == "list_unsubscribe"
+
+
+def test_a_doi_link_after_the_withdrawal_says_so_on_every_click_in_the_leads_language(aws):
+    from functions.graphql_api import handler as gql
+
+    english = {**WITH_CONSENT, "email": "oliver.hart@hart-freight.co.uk", "country": "GB", "city": "London",
+               "postalCode": "EC1A 1BB", "phone": "+44 20 7946 0958", "street": "1 King Street"}
+    for person, withdrawn_text in ((WITH_CONSENT, "Sie haben Ihre Einwilligung widerrufen"),
+                                   (english, "You withdrew your consent")):
+        lead_id = capture(person)
+        drain_intake(aws)
+        confirm = confirm_link(person["email"])
+        graphql(gql, "mutation($id: ID!) { withdrawConsent(id: $id) }", {"id": lead_id}, role="marketing")
+        for answer in (track("GET", confirm), post_form(confirm), post_form(confirm), track("GET", confirm)):
+            assert answer["statusCode"] == 410, answer
+            assert withdrawn_text in answer["body"] and "<form" not in answer["body"]
+            assert answer["headers"]["Content-Type"].startswith("text/html")
+        assert consent_status(lead_id) == "withdrawn"
+
+
+def test_a_refused_click_without_a_fallback_page_is_a_403_page(aws):
+    from leadflow.services import config
+
+    book = config.load_file("journeys")
+    book["settings"]["tracking"].pop("fallback_url")
+    config.publish("journeys", book, author="admin-1")
+    refused = track("GET", "http://localhost/t/c/not.atoken?u=https%3A%2F%2Fevil.example.net%2F",
+                    headers={"accept-language": "en-GB,en;q=0.9"})
+    assert refused["statusCode"] == 403 and "Location" not in (refused.get("headers") or {})
+    assert "Redirect refused" in refused["body"]
 
 
 def test_no_consent_means_no_mail_and_no_doi(aws):
@@ -103,10 +179,12 @@ def test_tampered_or_expired_confirmation_is_refused(aws, monkeypatch):
     capture(WITH_CONSENT)
     drain_intake(aws)
     link = confirm_link(WITH_CONSENT["email"])
-    assert track("GET", link[:-3] + "abc")["statusCode"] == 400
+    for refused in (track("GET", link[:-3] + "abc"), post_form(link[:-3] + "abc")):
+        assert refused["statusCode"] == 400 and "Link ungültig" in refused["body"]
     later = datetime.now(UTC) + timedelta(days=8)
     monkeypatch.setattr(clock, "now", lambda: later)
-    assert track("GET", link)["statusCode"] == 400
+    for refused in (track("GET", link), post_form(link)):
+        assert refused["statusCode"] == 400 and "ungültig oder abgelaufen" in refused["body"]
 
 
 def test_graphql_shows_the_consent_record_and_the_journey(aws):
@@ -114,7 +192,7 @@ def test_graphql_shows_the_consent_record_and_the_journey(aws):
 
     lead_id = capture(WITH_CONSENT)
     drain_intake(aws)
-    track("GET", confirm_link(WITH_CONSENT["email"]))
+    post_form(confirm_link(WITH_CONSENT["email"]))
     sweep()
     data = graphql(gql, "query($id: ID!) { lead(id: $id) { consents { purpose status textVersion textHash "
                         "doiSentAt confirmedAt } journey { journeyId runs { stepId outcome channel } } } }",
@@ -146,6 +224,25 @@ def test_site_events_before_the_form_join_the_lead_with_tracking_consent(aws):
                                                       "occurredAt": datetime.now(UTC).isoformat()}),
                   LambdaContext())
     assert bad["statusCode"] == 403
+
+
+def test_visited_pages_add_interest_areas_by_their_url_patterns(aws):
+    from functions.track import handler
+    from leadflow.store.leads import get_lead
+
+    def visit(kind: str, url: str) -> None:
+        body = {"siteKey": "demo-site-key-0001", "visitorId": "visitor-654321", "type": kind, "url": url,
+                "occurredAt": datetime.now(UTC).isoformat()}
+        assert handler(http_event("POST", "/events", body=body), LambdaContext())["statusCode"] == 202
+
+    visit("page_visit", "https://www.example.com/de/telematik/tracking")  # before the form: joins on consent
+    lead_id = capture({**WITH_CONSENT, "interests": ["Lagerlogistik"], "visitorId": "visitor-654321",
+                       "consent": {"purposes": ["email_marketing", "tracking"], "textVersion": "v1"}})
+    drain_intake(aws)
+    visit("download", "https://www.example.com/downloads/erp-whitepaper.pdf")
+    visit("page_visit", "https://service.example.com/")  # the host is no page about service
+    score_all(aws)
+    assert get_lead(lead_id).interest_areas == ["warehouse", "fleet", "software"]
 
 
 def test_bounce_stops_mail_to_the_address(aws):
@@ -193,8 +290,8 @@ def test_channel_follows_the_age_segment_when_consent_allows_both(aws):
     young = capture({**GENUINE, "email": "jan.brandt@brandt-spedition.de", "phone": "+49 40 3018899",
                      "firstName": "Jan", "ageGroup": "20-30", "consent": both})
     drain_intake(aws)
-    track("GET", confirm_link("jan.brandt@brandt-spedition.de"))
-    track("GET", confirm_link(GENUINE["email"]))
+    post_form(confirm_link("jan.brandt@brandt-spedition.de"))
+    post_form(confirm_link(GENUINE["email"]))
     sweep()
     from leadflow.store.nurture import journey_state
 
@@ -227,7 +324,7 @@ def test_withdrawal_by_phone_stops_every_future_step(aws):
 
     lead_id = capture(WITH_CONSENT)
     drain_intake(aws)
-    track("GET", confirm_link(WITH_CONSENT["email"]))
+    post_form(confirm_link(WITH_CONSENT["email"]))
     done = graphql(gql, 'mutation($id: ID!) { withdrawConsent(id: $id, note: "called the hotline") }',
                    {"id": lead_id}, role="marketing", user="mia")
     assert done == {"data": {"withdrawConsent": True}}

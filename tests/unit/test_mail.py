@@ -14,7 +14,9 @@ from jinja2 import UndefinedError
 
 from leadflow.domain.journeys import JourneyBook, LeadFacts, events_for
 from leadflow.domain.mail import (
+    PAGE_KINDS,
     TemplateMissing,
+    company_sample,
     content_exists,
     content_title,
     environment,
@@ -22,6 +24,7 @@ from leadflow.domain.mail import (
     library_keys,
     list_unsubscribe_headers,
     render_email,
+    render_page,
     render_task,
     resolve_template,
     sample_context,
@@ -238,3 +241,22 @@ def test_importing_the_module_does_not_import_jinja2():
     code = "import sys, leadflow.domain.mail; print('jinja2' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("kind", PAGE_KINDS)
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_link_page_renders_in_both_languages(kind, language):
+    page, used = render_page(kind, language, {"company": company_sample(), "token": "abc.def"})
+    assert used == language and f'<html lang="{language}">' in page
+    assert "Leadflow Demo GmbH" in page and ("Impressum" in page) == (language == "de")
+    assert "<script" not in page and "/t/o/" not in page  # no tracking on these pages
+    asks = kind.endswith("_ask")  # only these offer the button; a GET of the link shows them
+    assert ('<form method="post">' in page) == asks
+    assert ('name="token" value="abc.def"' in page) == asks
+
+
+def test_a_link_page_escapes_the_token_and_falls_back_to_english():
+    page, used = render_page("unsubscribe_ask", "fr-CH", {"company": company_sample(), "token": '"><script>x'})
+    assert used == "en" and "<script>x" not in page and "&#34;&gt;&lt;script&gt;x" in page
+    with pytest.raises(ValueError, match="page kind"):
+        render_page("nope", "de", {"company": company_sample()})

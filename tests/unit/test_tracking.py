@@ -105,6 +105,7 @@ def test_the_click_redirect_falls_back_when_the_target_is_not_allowed():
     assert click_redirect({"url": "https://www.leadflow.example/x"}, ALLOW, home) == "https://www.leadflow.example/x"
     assert click_redirect({"url": "https://evil.example/"}, ALLOW, home) == home
     assert click_redirect({}, ALLOW, home) == home
+    assert click_redirect({"url": "https://evil.example/"}, ALLOW, None) is None  # no fallback: the caller says 403
 
 
 # --------------------------------------------------------------------------- rewriting mail links
