@@ -7,10 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from functions.common import domain_error_response, error_response, json_response, logger, metrics, tracer
+from functions.common import domain_error_response, error_response, json_response, logger, tracer
 from leadflow.adapters.clock import new_id
 from leadflow.domain.errors import DomainError
 from leadflow.domain.submission import field_errors, parse_submission
@@ -50,7 +49,7 @@ def post_lead():
         return error_response(400, [{"field": "body", "rule": "syntax", "message": str(exc)}],
                               "body could not be read")
     if any(str(data.get(f) or "").strip() for f in HONEYPOT_FIELDS):
-        metrics.add_metric(name="HoneypotDropped", unit=MetricUnit.Count, value=1)
+        logger.info("honeypot filled: dropped")
         return _answer(new_id(), data.get(REDIRECT_FIELD))
     redirect = data.pop(REDIRECT_FIELD, None)
     if redirect and not _allowed_redirect(redirect):
@@ -66,8 +65,6 @@ def post_lead():
         errors = [e.model_dump() for e in field_errors(exc)]
         return error_response(422, errors, f"invalid submission: {errors[0]['field']} {errors[0]['message']}")
     result = capture_lead(submission)
-    metrics.add_metric(name="LeadsCaptured" if result.created else "LeadsResubmitted",
-                       unit=MetricUnit.Count, value=1)
     logger.info("lead captured", extra={"lead_id": result.lead_id, "new_lead": result.created})
     return _answer(result.lead_id, redirect)
 
@@ -105,6 +102,5 @@ def _parse_body(raw: str, content_type: str) -> dict:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event, context):
     return app.resolve(event, context)

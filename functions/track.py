@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import ValidationError
 
-from functions.common import domain_error_response, error_response, json_response, logger, metrics, tracer
+from functions.common import domain_error_response, error_response, json_response, logger, tracer
 from leadflow.adapters import clock
 from leadflow.domain.consent import TokenError
 from leadflow.domain.errors import DomainError
@@ -166,7 +166,6 @@ def _ses_notifications(event: dict) -> dict:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event, context):
     if event.get("Records") and event["Records"][0].get("EventSource") == "aws:sns":
         return _ses_notifications(event)

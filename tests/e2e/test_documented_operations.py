@@ -138,4 +138,3 @@ def test_the_dev_log_is_one_readable_format(demo):
     lines = [line for line in demo.log.read_text(errors="replace").splitlines() if line.strip()]
     assert not [line for line in lines if line.lstrip().startswith("{")], "JSON lines in the dev log"
     assert any(" INFO  CaptureFunction: lead captured lead_id=" in line for line in lines)
-    assert any(" INFO  CaptureFunction: metrics LeadsCaptured=1" in line for line in lines)
