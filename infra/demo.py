@@ -70,13 +70,13 @@ DEMO_LEADS: list[dict[str, Any]] = [
     {"firstName": "Tom", "lastName": "Baker", "email": "tom.baker@outlook.com", "city": "London",
      "postalCode": "10115", "country": "DE", "source": "website", "formId": "contact", "consent": _CONSENT},
     # For the review queue (marketing decides): German companies, British phone numbers.
-    {"firstName": "Olaf", "lastName": "Nordwind", "email": "olaf@nordwind-handel.de", "phone": "+44 20 7946 0951",
+    {"firstName": "Olaf", "lastName": "Nordwind", "email": "olaf@nordwind-handel.de", "phone": "+44 20 3318 0951",
      "company": "Nordwind Handel GmbH", "jobTitle": "Einkaufsleiter", "postalCode": "28195", "city": "Bremen",
      "country": "DE", "source": "website", "formId": "contact", "consent": _CONSENT},
-    {"firstName": "Ute", "lastName": "Sommer", "email": "ute.sommer@sommer-moebel.de", "phone": "+44 20 7946 0952",
+    {"firstName": "Ute", "lastName": "Sommer", "email": "ute.sommer@sommer-moebel.de", "phone": "+44 20 3318 0952",
      "company": "Sommer Möbel KG", "postalCode": "33602", "city": "Bielefeld", "country": "DE",
      "source": "website", "formId": "contact", "consent": _CONSENT},
-    {"firstName": "Ali", "lastName": "Demir", "email": "ali.demir@demir-logistik.de", "phone": "+44 20 7946 0953",
+    {"firstName": "Ali", "lastName": "Demir", "email": "ali.demir@demir-logistik.de", "phone": "+44 20 3318 0953",
      "company": "Demir Logistik GmbH", "postalCode": "44135", "city": "Dortmund", "country": "DE",
      "source": "website", "formId": "contact", "consent": _CONSENT},
 ]

@@ -42,11 +42,12 @@ def demo():
     from infra.provision import provision
     from infra.template import load_wiring
     from leadflow.runtime import reset_process_caches
-    from tests.conftest import LOCAL_PARAMETERS
+    from tests.conftest import KEYS_SEED, LOCAL_PARAMETERS
 
     one_backup_per_table()
     with pytest.MonkeyPatch.context() as patch, mock_aws():
-        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS)
+        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS,
+                          keys_seed=KEYS_SEED)
         for key, value in stack.environment().items():
             patch.setenv(key, value)
         reset_process_caches()

@@ -139,7 +139,7 @@ def test_a_doi_link_after_the_withdrawal_says_so_on_every_click_in_the_leads_lan
     from functions.graphql_api import handler as gql
 
     english = {**WITH_CONSENT, "email": "oliver.hart@hart-freight.co.uk", "country": "GB", "city": "London",
-               "postalCode": "EC1A 1BB", "phone": "+44 20 7946 0958", "street": "1 King Street"}
+               "postalCode": "EC1A 1BB", "phone": "+44 20 3318 0958", "street": "1 King Street"}
     for person, withdrawn_text in ((WITH_CONSENT, "Sie haben Ihre Einwilligung widerrufen"),
                                    (english, "You withdrew your consent")):
         lead_id = capture(person)
