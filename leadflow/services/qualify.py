@@ -11,8 +11,8 @@ from leadflow.domain import dedup
 from leadflow.domain.enrichment import enrich, interest_areas
 from leadflow.domain.lifecycle import Quality, Stage
 from leadflow.services import engagement, lifecycle, nurture
+from leadflow.services.rescore import request_rescore
 from leadflow.services.rulesets import active_rules
-from leadflow.services.scoring import request_rescore
 from leadflow.store import directory
 from leadflow.store import leads as repo
 from leadflow.store.models import LeadModel
