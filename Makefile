@@ -6,7 +6,7 @@ PORT ?= 8000
 LOCAL_STAMP := $(VENV)/.installed-local
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: dev test bench lint schema clean
+.PHONY: dev test bench lint schema clean package
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m tests.bench.run
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check leadflow functions infra tests
+	$(BIN)/ruff check leadflow functions infra tests scripts/build_function.py
 
 ## Re-export graphql/schema.graphql from the code (a test fails when they drift).
 schema: $(LOCAL_STAMP)
@@ -41,3 +41,12 @@ schema: $(LOCAL_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .leadflow
+
+## The Lambda artifacts: `sam build` (Metadata BuildMethod: makefile) calls build-<LogicalId> with
+## ARTIFACTS_DIR; `make package` builds every function into .aws-sam/package/<LogicalId>.
+build-%:
+	$(PYTHON) scripts/build_function.py $* "$(ARTIFACTS_DIR)"
+
+package:
+	rm -rf .aws-sam/package
+	$(PYTHON) scripts/build_function.py --all .aws-sam/package

@@ -106,7 +106,7 @@ class SalesMutation:
     @strawberry.mutation(permission_classes=[CREDIT], description=(
         "Rate a lead's creditworthiness (good | poor | null = unknown); the score is recomputed."))
     def set_creditworthiness(self, info: strawberry.Info, id: strawberry.ID, rating: str | None) -> bool:
-        from leadflow.services.scoring import set_creditworthiness
+        from leadflow.services.rescore import set_creditworthiness
 
         set_creditworthiness(str(id), rating, actor=principal_of(info).user_id)
         return True

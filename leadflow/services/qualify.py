@@ -14,8 +14,8 @@ from leadflow.domain.errors import Conflict, NotFound
 from leadflow.domain.lifecycle import REOPENABLE, Quality, Stage
 from leadflow.domain.submission import email_marker
 from leadflow.services import engagement, lifecycle, nurture
+from leadflow.services.rescore import request_rescore
 from leadflow.services.rulesets import active_rules
-from leadflow.services.scoring import request_rescore
 from leadflow.store import directory
 from leadflow.store import leads as repo
 from leadflow.store.models import LeadModel, MarkerModel

@@ -13,8 +13,8 @@ from leadflow.domain.lifecycle import Quality, Stage
 from leadflow.domain.submission import field_errors, parse_submission
 from leadflow.services import engagement, lifecycle, nurture
 from leadflow.services.qualify import REVIEW_QUEUE, merge_reviewed, record_contact_change, submission_of
+from leadflow.services.rescore import request_rescore
 from leadflow.services.rulesets import active_rules
-from leadflow.services.scoring import request_rescore
 from leadflow.store import leads as repo
 from leadflow.store.leads import decode_cursor, encode_cursor
 from leadflow.store.models import LeadModel

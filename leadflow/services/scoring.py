@@ -12,6 +12,7 @@ from leadflow.domain.errors import ConcurrentUpdate, IllegalTransition
 from leadflow.domain.lifecycle import Quality, Stage
 from leadflow.domain.scoring import LeadProfile, ScoringRules, add_event, is_quote_request, mql_reason, score
 from leadflow.services import lifecycle
+from leadflow.services.rescore import RESCORE
 from leadflow.services.rulesets import active_rules
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
@@ -21,7 +22,6 @@ log = logging.getLogger(__name__)
 
 # Stages from which a lead can become marketing qualified.
 CAN_BECOME_MQL = {Stage.LEAD.value, Stage.RECYCLED.value}
-RESCORE = "rescore"
 
 
 def profile_of(lead: LeadModel) -> LeadProfile:
@@ -99,23 +99,3 @@ def hand_over_if_qualified(lead: LeadModel, rules: ScoringRules, *, contact_requ
                                          "reason": reason})
     queues.send(get_settings().routing_queue_url, {"leadId": lead.lead_id, "version": int(lead.version)})
     return True
-
-
-def request_rescore(lead_id: str) -> None:
-    queues.send(get_settings().engagement_queue_url, {"leadId": lead_id, "type": RESCORE})
-
-
-CREDIT_RATINGS = ("good", "poor")
-
-
-def set_creditworthiness(lead_id: str, rating: str | None, *, actor: str) -> LeadModel:
-    """Finance or a credit-check integration rates the lead (seed 001: Bonität); the score follows."""
-    from leadflow.domain.errors import InvalidInput
-
-    if rating is not None and rating not in CREDIT_RATINGS:
-        raise InvalidInput(f"rating must be one of {', '.join(CREDIT_RATINGS)} or null", field="rating")
-    lead = repo.get_lead(lead_id)
-    lead = lifecycle.record(lead, kind="credit", actor=actor, reason=f"creditworthiness: {rating or 'unknown'}",
-                            set_fields={"creditworthiness": rating})
-    request_rescore(lead_id)
-    return lead

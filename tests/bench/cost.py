@@ -42,7 +42,7 @@ PRICES: dict[str, Price] = {
     "ddb_storage": Price(0.306, 1, "GB-month", "DynamoDB Standard table storage (indexes included)"),
     "ddb_pitr": Price(0.2448, 1, "GB-month", "point-in-time recovery (template: enabled on every table)"),
     "lambda_requests": Price(0.20, 1e6, "invocations", "Lambda requests"),
-    "lambda_gbs": Price(0.0000133334, 1, "GB-seconds", "Lambda duration, arm64 (template: Architectures arm64)"),
+    "lambda_gbs": Price(0.0000166667, 1, "GB-seconds", "Lambda duration, x86_64 (template: Architectures x86_64)"),
     "sqs": Price(0.40, 1e6, "requests", "SQS standard queue requests (64 KB chunks)"),
     "ses": Price(0.10, 1000, "emails", "SES outbound email"),
     "events": Price(1.00, 1e6, "events", "EventBridge custom events put on a bus"),

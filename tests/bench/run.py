@@ -107,24 +107,30 @@ def section_requests(ops) -> list[str]:
     return [*lines, ""]
 
 
-def section_coldstart(cold, runs: int, first=None) -> list[str]:
+def section_coldstart(cold, runs: int, first=None, baseline=None) -> list[str]:
     lines = ["## 2. Cold-start import time per function", "",
-             "`python -X importtime -c \"import <handler module>\"` in a fresh interpreter with the function's",
-             "environment from template.yaml (placeholder resource names, Lambda variables, X-Ray tracing on as",
-             f"deployed), median of {runs} runs; the interpreter's own start-up is not included. Heaviest packages",
-             "by their own (self) import time in the median run. This is the import only: what a handler does",
-             "lazily on its first invocation comes on top (second table).", ""]
+             "Each function's artifact as `sam build` ships it (scripts/build_function.py, what",
+             "`make build-<LogicalId>` runs), imported by a fresh interpreter of the runtime's Python",
+             "(`-I -S`: nothing of the dev venv) with sys.path = [artifact, the runtime's boto3] + the standard",
+             "library: `python -X importtime -c \"import <handler module>\"` with the function's environment from",
+             "template.yaml (placeholder resource names, Lambda variables, X-Ray tracing on as deployed), median of",
+             f"{runs} runs; the interpreter's own start-up is not included. **× boto3** = that median over the",
+             "median of a bare `import boto3` from the same runtime directory, measured in the same run"
+             + (f" (**{baseline.median_ms:.0f} ms**)" if baseline else "") + ". **MB** = the artifact unzipped.",
+             "Heaviest packages by their own (self) import time in the median run. This is the import only: what",
+             "a handler does lazily on its first invocation comes on top (second table).", ""]
     rows = []
     for c in cold:
         if c.error:
-            rows.append([c.function, c.handler, str(c.memory_mb), "error", c.error, ""])
+            rows.append([c.function, c.handler, str(c.memory_mb), f"{c.size_mb:.1f}", "error", "", c.error, ""])
             continue
         heavy = ", ".join(f"{p} {ms:.0f}" for p, ms in c.heaviest)
-        rows.append([c.function, c.handler, str(c.memory_mb),
-                     f"**{c.median_ms:.0f}** ({min(c.runs_ms):.0f}–{max(c.runs_ms):.0f})", heavy,
+        ratio = f"{c.median_ms / baseline.median_ms:.2f}" if baseline else ""
+        rows.append([c.function, c.handler, str(c.memory_mb), f"{c.size_mb:.1f}",
+                     f"**{c.median_ms:.0f}** ({min(c.runs_ms):.0f}–{max(c.runs_ms):.0f})", ratio, heavy,
                      ", ".join(n for n in c.notable if n not in ("botocore", "boto3", "dateutil"))])
-    lines += table(["function", "handler", "MB", "import ms (min–max)", "heaviest packages (ms)", "notable libraries"],
-                   rows, "llrrll")
+    lines += table(["function", "handler", "memory MB", "artifact MB", "import ms (min–max)", "× boto3",
+                    "heaviest packages (ms)", "notable libraries"], rows, "llrrrrll")
     if first:
         lines += ["", "**The first invocation** (firstcall.py): a fresh interpreter per function imports the handler",
                   "and invokes it twice (two leads) against moto in server mode running in the parent process, so",
@@ -301,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     timings["pipeline"] = time.perf_counter() - t
     print("3/5 cold-start imports ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
-    cold = coldstart.run(runs=args.runs)
+    baseline, cold = coldstart.run(runs=args.runs)
     timings["cold starts"] = time.perf_counter() - t
     print("4/5 first invocations ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
@@ -337,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     headline = _headline(ops, cold, first, pipe, report)
     lines += ["## Headline", "", *headline, ""]
     lines += section_requests(ops)
-    lines += section_coldstart(cold, args.runs, first)
+    lines += section_coldstart(cold, args.runs, first, baseline)
     lines += section_pipeline(pipe)
     lines += section_cost(report, cost.PRICES, cost.LATENCY_MS, pipe.storage, pipe.stored_leads)
     found = observations(ops, pipe)

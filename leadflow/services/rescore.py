@@ -1,0 +1,35 @@
+"""Ask for a lead's rescore: what qualification, the review queue and a credit rating do.
+
+Apart from services.scoring, which applies the rules and the predictive model (numpy), so the
+functions that only ask for a rescore (qualify, retention, GraphQL) neither import nor ship it.
+"""
+
+from __future__ import annotations
+
+from leadflow.adapters import queues
+from leadflow.services import lifecycle
+from leadflow.settings import get_settings
+from leadflow.store import leads as repo
+from leadflow.store.models import LeadModel
+
+RESCORE = "rescore"  # the engagement message type the score function answers with a rescore
+
+
+def request_rescore(lead_id: str) -> None:
+    queues.send(get_settings().engagement_queue_url, {"leadId": lead_id, "type": RESCORE})
+
+
+CREDIT_RATINGS = ("good", "poor")
+
+
+def set_creditworthiness(lead_id: str, rating: str | None, *, actor: str) -> LeadModel:
+    """Finance or a credit-check integration rates the lead (seed 001: Bonität); the score follows."""
+    from leadflow.domain.errors import InvalidInput
+
+    if rating is not None and rating not in CREDIT_RATINGS:
+        raise InvalidInput(f"rating must be one of {', '.join(CREDIT_RATINGS)} or null", field="rating")
+    lead = repo.get_lead(lead_id)
+    lead = lifecycle.record(lead, kind="credit", actor=actor, reason=f"creditworthiness: {rating or 'unknown'}",
+                            set_fields={"creditworthiness": rating})
+    request_rescore(lead_id)
+    return lead
