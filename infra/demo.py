@@ -21,7 +21,7 @@ SAMPLE_LEAD = {"firstName": "Anna", "lastName": "Schmidt", "email": "anna.schmid
 
 DEMO_LEADS: list[dict[str, Any]] = [
     {"firstName": "Anna", "lastName": "Schmidt", "email": "anna.schmidt@schmidt-logistik.de",
-     "phone": "+49 89 1234567", "company": "Schmidt Logistik GmbH", "jobTitle": "Leiterin Einkauf",
+     "phone": "+49 89 2180 4417", "company": "Schmidt Logistik GmbH", "jobTitle": "Leiterin Einkauf",
      "street": "Leopoldstraße 1", "postalCode": "80802", "city": "München", "country": "DE",
      "interests": ["warehouse"], "source": "website", "campaign": "spring-2026", "formId": "contact",
      "consent": _CONSENT},
@@ -60,7 +60,7 @@ DEMO_LEADS: list[dict[str, Any]] = [
      "postalCode": "20121", "country": "IT", "interests": ["workshops"], "source": "instagram",
      "campaign": "summer-school", "formId": "newsletter", "consent": _CONSENT},
     {"firstName": "Piotr", "lastName": "Nowak", "email": "piotr.nowak@vistula-trans.pl",
-     "phone": "+48 22 123 45 67", "company": "Vistula Trans Sp. z o.o.", "jobTitle": "Logistics Director",
+     "phone": "+48 22 628 31 94", "company": "Vistula Trans Sp. z o.o.", "jobTitle": "Logistics Director",
      "postalCode": "00-001", "city": "Warszawa", "country": "PL", "interests": ["warehouse"],
      "source": "trade-fair", "campaign": "transport-logistic", "formId": "booth-scan",
      "message": "Please send a quote for a pilot project.", "consent": _CONSENT},
