@@ -25,7 +25,9 @@ from typing import Any
 ROLES = ("marketing", "sales_rep", "sales_manager", "finance", "admin")
 ISSUER = "leadflow-local"
 AUDIENCE = "leadflow"
-ROLE_CLAIM = "custom:role"
+# The role is the user's Cognito group (only administrators change groups); a list claim,
+# which API Gateway hands to Lambda as "[sales_rep]".
+GROUPS_CLAIM = "cognito:groups"
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600  # long-lived: a dev token should survive a working month
 SECRET_ENV = "LEADFLOW_DEV_SECRET"
@@ -97,7 +99,7 @@ def issue_token(
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "sub": user or f"{role}-1",
-        ROLE_CLAIM: role,
+        GROUPS_CLAIM: [role],
         "iss": ISSUER,
         "aud": AUDIENCE,
         "iat": issued,

@@ -76,7 +76,9 @@ TEAM_USERS = {"sales_rep": "anna.becker", "sales_manager": "katrin.vogel"}
 
 
 def claims(role: str, user: str | None = None) -> dict[str, str]:
-    return {"sub": user or TEAM_USERS.get(role) or f"{role}-1", "custom:role": role}
+    """The claims API Gateway's JWT authorizer passes on: the role is the Cognito group, a list
+    claim that API Gateway renders as the string "[role]"."""
+    return {"sub": user or TEAM_USERS.get(role) or f"{role}-1", "cognito:groups": f"[{role}]"}
 
 
 def graphql(handler, query: str, variables: dict | None = None, *, role: str | None = "admin",

@@ -7,7 +7,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from leadflow.domain.access import principal_from_claims
+from leadflow.domain.access import identify
 from leadflow.services import leads as lead_service
 
 
@@ -27,8 +27,8 @@ def build_context(event: dict[str, Any] | None) -> dict[str, Any]:
     async def load_history(ids: list[str]):
         return lead_service.history_of(ids)
 
-    principal = principal_from_claims(_claims_from_event(event))
-    refusal = None
+    # refused (no role group, several): every field answers with the refusal (permissions.AuthorizeEveryField)
+    principal, refusal = identify(_claims_from_event(event))
     if principal is not None:
         from leadflow.services.routing import team_refusal
 

@@ -37,11 +37,15 @@ class Task:
 
 @strawberry.type
 class NurturingQuery:
-    @strawberry.field(permission_classes=[TASK_ROLES], description="Tasks of an assignee (default: marketing).")
-    def tasks(self, assignee: str = MARKETING_TASK_QUEUE, status: str = "open", first: int = 50) -> list[Task]:
+    @strawberry.field(permission_classes=[TASK_ROLES], description=(
+        "Tasks of an assignee (default: marketing). A rep or manager gets only tasks of leads they may "
+        "see, or assigned to them."))
+    def tasks(self, info: strawberry.Info, assignee: str = MARKETING_TASK_QUEUE, status: str = "open",
+              first: int = 50) -> list[Task]:
         from leadflow.services import nurture  # heavy (mail, journeys): only when used
 
-        return [Task.from_dict(t) for t in nurture.tasks(assignee, status, max(1, min(first, 100)))]
+        return [Task.from_dict(t) for t in nurture.tasks(principal_of(info), assignee, status,
+                                                         max(1, min(first, 100)))]
 
 
 WITHDRAWERS = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
@@ -64,11 +68,12 @@ class NurturingMutation:
         nurture.withdraw_all(str(id), via=f"request by {principal.user_id}" + (f": {note}" if note else ""))
         return True
 
-    @strawberry.mutation(permission_classes=[TASK_ROLES], description="Record the outcome of a call or letter.")
+    @strawberry.mutation(permission_classes=[TASK_ROLES], description=(
+        "Record the outcome of a call or letter (a task the caller may see, as in tasks)."))
     def complete_task(self, info: strawberry.Info, id: strawberry.ID, outcome: str) -> Task:
         from leadflow.services import nurture
 
-        return Task.from_dict(nurture.complete_task(str(id), outcome, principal_of(info).user_id))
+        return Task.from_dict(nurture.complete_task(principal_of(info), str(id), outcome))
 
 
 TYPE_ROLES = {"Task": frozenset({Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN})}

@@ -92,5 +92,8 @@ def roles(*allowed: Role) -> type[BasePermission]:
             principal = principal_of(info)
             return principal is not None and principal.role in allowed
 
+        def on_unauthorized(self) -> None:
+            raise NotAuthorized(self.message)  # written for the caller: not masked in production
+
     _Roles.__name__ = f"Roles_{'_'.join(r.value for r in allowed)}"
     return _Roles

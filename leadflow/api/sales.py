@@ -54,10 +54,11 @@ class SalesQuery:
         items, end = sales_service.team_queue(principal_of(info), first, after, manager_id)
         return connection(items, end, "by_manager_queue")
 
-    @strawberry.field(permission_classes=[MANAGERS], description="Rotation assignments per rep vs weights.")
-    def fairness_report(self, from_: Annotated[date, strawberry.argument(name="from")], to: date
-                        ) -> list[FairnessRow]:
-        rows = routing_service.fairness(from_, to)
+    @strawberry.field(permission_classes=[MANAGERS], description=(
+        "Rotation assignments per rep vs weights (a manager: the reps of their own teams)."))
+    def fairness_report(self, info: strawberry.Info, from_: Annotated[date, strawberry.argument(name="from")],
+                        to: date) -> list[FairnessRow]:
+        rows = routing_service.fairness(principal_of(info), from_, to)
         return [FairnessRow(rep_id=r.rep_id, name=r.name, weight=r.weight, assigned=r.assigned, share=r.share,
                             expected=r.expected, expected_share=r.expected_share, deviation=r.deviation,
                             days_available=r.days_available, daily_quota=r.daily_quota, max_open=r.max_open,
@@ -106,15 +107,17 @@ class SalesMutation:
     @strawberry.mutation(permission_classes=[CREDIT], description=(
         "Rate a lead's creditworthiness (good | poor | null = unknown); the score is recomputed."))
     def set_creditworthiness(self, info: strawberry.Info, id: strawberry.ID, rating: str | None) -> bool:
+        from leadflow.services.leads import lead_in_scope
         from leadflow.services.rescore import set_creditworthiness
 
-        set_creditworthiness(str(id), rating, actor=principal_of(info).user_id)
+        principal = principal_of(info)
+        lead_in_scope(principal, str(id))  # a manager rates only their teams' leads
+        set_creditworthiness(str(id), rating, actor=principal.user_id)
         return True
 
     @strawberry.mutation(permission_classes=[MANAGERS], description="Give an MQL to another rep.")
     def reassign_lead(self, info: strawberry.Info, id: strawberry.ID, rep_id: str, reason: str) -> Lead:
-        principal = principal_of(info)
-        return Lead.from_model(routing_service.reassign_by_manager(str(id), rep_id, actor=principal.user_id,
+        return Lead.from_model(routing_service.reassign_by_manager(principal_of(info), str(id), rep_id,
                                                                    reason=reason))
 
 

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser("token", help="print a bearer token for the local stack",
                                    description="Print a JWT the local stack's authorizer accepts.")
-    parser.add_argument("--role", required=True, choices=ROLES, help="the caller's role (claim custom:role)")
+    parser.add_argument("--role", required=True, choices=ROLES, help="the caller's role (claim cognito:groups)")
     parser.add_argument("--user", default=None, help="user id (claim sub); reps and managers: an id from the "
                                                      "routing rules (default: the first), others: <role>-1")
     parser.add_argument("--list", action="store_true", help="list the valid users of a team role and exit")

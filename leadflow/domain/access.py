@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -35,23 +36,76 @@ class Principal:
             raise Forbidden(f"{action} is for the roles {names}; you are {self.role.value}", field="role")
 
 
-def can_see_lead(principal: Principal, owner_id: str | None) -> bool:
-    """A sales rep sees only their own leads; finance sees no single lead."""
-    if principal.role not in PERSONAL_DATA_ROLES:
-        return False
+@dataclass(frozen=True)
+class LeadScope:
+    """Who a lead belongs to on the sales side. `team_id`: the team of its current owner (by the
+    active routing rules), else the team routing last gave it to; None while no team had it."""
+
+    owner_id: str | None = None
+    team_id: str | None = None
+    queue_manager: str | None = None
+
+
+def in_scope(principal: Principal, lead: LeadScope, managed_teams: frozenset[str] = frozenset()) -> bool:
+    """May the caller act on this lead at all? A rep: only their own. A manager: the leads of the
+    teams they manage (`managed_teams`) and of their own queue, plus leads no sales team has had yet
+    (nurturing, the review queue), which managers review with marketing. Everyone else: any lead
+    (what they may do with it is decided by their role)."""
     if principal.role is Role.SALES_REP:
-        return owner_id == principal.user_id
+        return lead.owner_id is not None and lead.owner_id == principal.user_id
+    if principal.role is Role.SALES_MANAGER:
+        if lead.queue_manager == principal.user_id:
+            return True
+        if lead.team_id is None:
+            return lead.owner_id is None and lead.queue_manager is None
+        return lead.team_id in managed_teams
     return True
 
 
-def principal_from_claims(claims: dict | None) -> Principal | None:
-    """Claims as API Gateway's JWT authorizer passes them (all values are strings)."""
+def can_see_lead(principal: Principal, lead: LeadScope, managed_teams: frozenset[str] = frozenset()) -> bool:
+    """Read a single lead: a role that may see personal data, and the lead in the caller's scope.
+    Finance sees no single lead."""
+    return principal.role in PERSONAL_DATA_ROLES and in_scope(principal, lead, managed_teams)
+
+
+# The role comes only from Cognito groups: only an administrator (AdminAddUserToGroup) changes
+# them. `custom:role` is a user attribute the user could write themselves: never read.
+GROUPS_CLAIM = "cognito:groups"
+_GROUP_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def groups_of(value: object) -> list[str]:
+    """The group names of a `cognito:groups` claim: a real list (a decoded ID token) or the text
+    API Gateway HTTP APIs make of it ("[a b]"); also tolerates "a,b" and '["a","b"]'."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+    else:
+        items = _GROUP_SEPARATORS.split(str(value).strip().removeprefix("[").removesuffix("]"))
+    return [name for name in (i.strip().strip("\"'") for i in items) if name]
+
+
+def identify(claims: dict | None) -> tuple[Principal | None, str | None]:
+    """(the caller, None), or (None, why not) for a token Leadflow cannot give a role;
+    (None, None) when there is no caller at all. Exactly one Leadflow role group is required:
+    a user in several is refused rather than given the strongest (an administrator's mistake
+    must not widen anyone's rights); groups that are not Leadflow roles are ignored."""
     if not claims or not claims.get("sub"):
-        return None
-    role_name = claims.get("custom:role")
-    if not role_name and claims.get("cognito:groups"):
-        role_name = str(claims["cognito:groups"]).strip("[]").split(",")[0].split(" ")[0].strip()
-    try:
-        return Principal(user_id=str(claims["sub"]), role=Role(role_name))
-    except ValueError:
-        return None
+        return None, None
+    user = str(claims["sub"])
+    names = {r.value for r in Role}
+    roles = sorted({g for g in groups_of(claims.get(GROUPS_CLAIM)) if g in names})
+    if len(roles) == 1:
+        return Principal(user_id=user, role=Role(roles[0])), None
+    if roles:
+        return None, (f"user {user} is in several Leadflow role groups ({', '.join(roles)}); a user needs "
+                      "exactly one: an administrator removes the others")
+    return None, (f"user {user} is in no Leadflow role group; an administrator adds them to the Cognito "
+                  f"group of their role ({', '.join(r.value for r in Role)}). The custom:role attribute "
+                  "is not read: users can change it themselves")
+
+
+def principal_from_claims(claims: dict | None) -> Principal | None:
+    """Claims as API Gateway's JWT authorizer passes them: the caller, or None if refused."""
+    return identify(claims)[0]

@@ -270,6 +270,16 @@ class RoutingRules(_Model):
     def manager(self, manager_id: str | None) -> Manager | None:
         return next((m for t in self.teams for m in t.managers if m.id == manager_id), None)
 
+    def teams_managed_by(self, manager_id: str) -> frozenset[str]:
+        """The ids of the teams that list this manager (a manager acts only on these teams' leads)."""
+        return frozenset(t.id for t in self.teams if any(m.id == manager_id for m in t.managers))
+
+    def team_of(self, owner_id: str | None, recorded_team_id: str | None) -> str | None:
+        """A lead's team: its owner's team by these rules (reps may move), else the one recorded
+        when routing gave it to a team (a manager's queue, a rep no longer listed)."""
+        rep = self.rep(owner_id)
+        return (rep.team if rep is not None else None) or recorded_team_id
+
     def member_ids(self, role: str) -> tuple[str, ...] | None:
         """Who may sign in with a team role (sales_rep: the reps, sales_manager: the managers);
         None for roles outside the sales team."""

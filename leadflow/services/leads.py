@@ -2,22 +2,73 @@
 
 from __future__ import annotations
 
-from leadflow.domain.access import Principal, Role, can_see_lead
-from leadflow.domain.errors import Forbidden
+from leadflow.domain.access import LeadScope, Principal, Role, can_see_lead, in_scope
+from leadflow.domain.errors import Forbidden, no_such_lead
 from leadflow.domain.lifecycle import Stage
 from leadflow.store import leads as repo
 from leadflow.store.models import HistoryModel, LeadModel
 
 MAX_PAGE = 100
+# A filtered list (a manager's view of a stage) reads at most this many items per page: a page
+# may come back short, with a cursor to go on.
+MAX_EXAMINED = 500
+
+
+# ------------------------------------------------ who may see and act on which lead: the one place
+def _scope(principal: Principal, lead: LeadModel) -> tuple[LeadScope, frozenset[str]]:
+    if principal.role is not Role.SALES_MANAGER:  # only managers' scope depends on the routing rules
+        return LeadScope(lead.owner_id, lead.team_id, lead.queue_manager), frozenset()
+    from leadflow.services.rulesets import active_rules
+
+    rules = active_rules("routing")
+    return (LeadScope(lead.owner_id, rules.team_of(lead.owner_id, lead.team_id), lead.queue_manager),
+            rules.teams_managed_by(principal.user_id))
+
+
+def may_act_on(principal: Principal, lead: LeadModel) -> bool:
+    """The lead is in the caller's scope: a rep's own, a manager's team's (domain.access.in_scope)."""
+    return in_scope(principal, *_scope(principal, lead))
+
+
+def may_see(principal: Principal, lead: LeadModel) -> bool:
+    return can_see_lead(principal, *_scope(principal, lead))
+
+
+def lead_in_scope(principal: Principal, lead_id: str) -> LeadModel:
+    """The lead to act on; a lead outside the caller's scope answers exactly like an unknown id
+    (nobody learns that another rep's or another team's lead exists)."""
+    lead = repo.find_lead(lead_id)
+    if lead is None or not may_act_on(principal, lead):
+        raise no_such_lead(lead_id)
+    return lead
 
 
 def lead_for(principal: Principal, lead_id: str) -> LeadModel | None:
-    """The lead if the caller may see it; None if it does not exist or is not theirs
-    (a rep cannot even learn that another rep's lead exists)."""
+    """The lead if the caller may see it; None if it does not exist or is not theirs."""
     lead = repo.find_lead(lead_id)
-    if lead is None or not can_see_lead(principal, lead.owner_id):
+    if lead is None or not may_see(principal, lead):
         return None
     return lead
+
+
+def may_see_task(principal: Principal, assignee: str | None, lead: LeadModel | None) -> bool:
+    """A task (its body names the person and their address): marketing and admins work the whole
+    marketing queue; anyone else sees a task assigned to them, or one of a lead they may see."""
+    if principal.role in (Role.MARKETING, Role.ADMIN) or (assignee and assignee == principal.user_id):
+        return True
+    return lead is not None and may_see(principal, lead)
+
+
+def visible_page(principal: Principal, pages, first: int, index_name: str) -> tuple[list[LeadModel], str | None]:
+    """A page of leads from an index query (`pages`: its lazy result iterator) with only those the
+    caller may see; other callers' pages are taken as they come (no filter, no extra reads)."""
+    items: list[LeadModel] = []
+    for examined, item in enumerate(pages, start=1):
+        if may_see(principal, item):
+            items.append(item)
+        if len(items) == first or examined >= MAX_EXAMINED:
+            return items, repo.index_cursor(item, index_name)
+    return items, None
 
 
 def leads_in_stage(principal: Principal, stage: Stage, first: int, after: str | None
@@ -25,6 +76,8 @@ def leads_in_stage(principal: Principal, stage: Stage, first: int, after: str | 
     principal.require(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
     if not 1 <= first <= MAX_PAGE:
         raise Forbidden(f"first must be between 1 and {MAX_PAGE}", field="first")
+    if principal.role is Role.SALES_MANAGER:  # other teams' leads are not theirs to see
+        return visible_page(principal, repo.stage_pages(stage.value, after, page_size=first), first, "by_stage")
     return repo.leads_in_stage(stage.value, first, after)
 
 

@@ -19,7 +19,7 @@ from pynamodb.exceptions import PutError
 
 from leadflow.adapters import clock, events, mailer
 from leadflow.adapters import keys as link_keys
-from leadflow.domain.access import MARKETING_TASK_QUEUE
+from leadflow.domain.access import MARKETING_TASK_QUEUE, Principal
 from leadflow.domain.consent import (
     ConsentLedger,
     ConsentRecord,
@@ -525,17 +525,53 @@ def mark_mail_engagement(lead_id: str, step_id: str, kind: str, at: datetime) ->
 
 # ----------------------------------------------------------------- tasks
 
-def tasks(assignee: str, status: str, limit: int = 50) -> list[dict[str, Any]]:
-    return [{"id": item.pk.removeprefix("task#"), "assignee": item.assignee, **(item.data or {})}
-            for item in store.tasks_of(assignee, status, limit)]
+def tasks(principal: Principal, assignee: str, status: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Tasks of an assignee's list that the caller may see (services.leads.may_see_task): marketing
+    and admins the whole list; a rep or manager those of leads they may see, or assigned to them."""
+    from leadflow.services.leads import MAX_EXAMINED, may_see_task
+
+    if may_see_task(principal, assignee, None):
+        return [_task_dict(item) for item in store.tasks_of(assignee, status, limit)]
+    shown: list[dict[str, Any]] = []
+    chunk: list = []
+    pages = store.task_pages(assignee, status, page_size=limit)
+    for examined, item in enumerate(pages, start=1):
+        chunk.append(item)
+        if len(chunk) < limit and examined < MAX_EXAMINED:
+            continue
+        shown += _visible_tasks(principal, chunk)
+        chunk = []
+        if len(shown) >= limit or examined >= MAX_EXAMINED:
+            break
+    shown += _visible_tasks(principal, chunk)
+    return shown[:limit]
 
 
-def complete_task(task_id: str, outcome: str, actor: str) -> dict[str, Any]:
+def _visible_tasks(principal: Principal, items: list) -> list[dict[str, Any]]:
+    from leadflow.services.leads import may_see_task
+
+    lead_ids = [(i.data or {}).get("lead_id") for i in items]
+    leads = repo.find_leads({i for i in lead_ids if i})
+    return [_task_dict(i) for i, lead_id in zip(items, lead_ids, strict=True)
+            if may_see_task(principal, i.assignee, leads.get(lead_id))]
+
+
+def _task_dict(item) -> dict[str, Any]:
+    return {"id": item.pk.removeprefix("task#"), "assignee": item.assignee, **(item.data or {})}
+
+
+def complete_task(principal: Principal, task_id: str, outcome: str) -> dict[str, Any]:
+    """A task the caller may not see answers like an unknown one (its body names the person)."""
+    from leadflow.domain.errors import NotFound
+    from leadflow.services.leads import may_see_task
+
     item = store.get_task(task_id)
     data = dict(item.data or {})
+    if not may_see_task(principal, item.assignee, repo.find_lead(data["lead_id"]) if data.get("lead_id") else None):
+        raise NotFound(f"no such task: {task_id}", field="id")
     if data.get("status") == "done":
         raise IllegalTransition(f"task {task_id} is done already", field="id")
-    data.update(status="done", outcome=outcome, completed_by=actor, completed_at=clock.now().isoformat())
+    data.update(status="done", outcome=outcome, completed_by=principal.user_id, completed_at=clock.now().isoformat())
     store.complete_task(item, data)
     _note(data["lead_id"], "task", f"{data.get('kind')}: {outcome}")
     return {"id": task_id, "assignee": item.assignee, **data}

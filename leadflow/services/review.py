@@ -8,10 +8,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from leadflow.domain.access import Principal, Role
-from leadflow.domain.errors import DomainError, Forbidden, IllegalTransition
+from leadflow.domain.errors import DomainError, Forbidden, IllegalTransition, NotFound
 from leadflow.domain.lifecycle import Quality, Stage
 from leadflow.domain.submission import field_errors, parse_submission
 from leadflow.services import engagement, lifecycle, nurture
+from leadflow.services.leads import lead_in_scope, may_act_on, visible_page
 from leadflow.services.qualify import REVIEW_QUEUE, merge_reviewed, record_contact_change, submission_of
 from leadflow.services.rescore import request_rescore
 from leadflow.services.rulesets import active_rules
@@ -33,6 +34,9 @@ class InvalidPatch(DomainError):
 def review_queue(principal: Principal, first: int, after: str | None) -> tuple[list[LeadModel], str | None]:
     principal.require(*REVIEWERS)
     first = max(1, min(first, 100))
+    if principal.role is Role.SALES_MANAGER:  # a lead of another team in review is not theirs to see
+        return visible_page(principal, LeadModel.by_review.query(
+            REVIEW_QUEUE, last_evaluated_key=decode_cursor(after), page_size=first), first, "by_review")
     result = LeadModel.by_review.query(REVIEW_QUEUE, limit=first, last_evaluated_key=decode_cursor(after))
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
@@ -49,9 +53,9 @@ def _checked_in_review(lead: LeadModel) -> LeadModel:
     return lead
 
 
-def _correctable(lead_id: str) -> LeadModel:
-    """Any lead that is not (yet) a customer: a customer's data is customer service's."""
-    lead = repo.get_lead(lead_id)
+def _correctable(principal: Principal, lead_id: str) -> LeadModel:
+    """Any lead in the caller's scope that is not (yet) a customer: a customer's data is customer service's."""
+    lead = lead_in_scope(principal, lead_id)
     if lead.erased_at:
         raise IllegalTransition(f"lead {lead_id} was erased on request; it has no personal data to correct",
                                 field="id")
@@ -97,7 +101,7 @@ def correct_lead(principal: Principal, lead_id: str, patch: dict[str, Any], *, a
     unknown = sorted(set(patch) - set(CORRECTABLE))
     if unknown:
         raise InvalidPatch(f"{unknown[0]} cannot be corrected here", field=f"patch.{unknown[0]}")
-    lead = _correctable(lead_id)
+    lead = _correctable(principal, lead_id)
     if apply_suggestions or suggestion_ids:
         patch = with_suggestions(lead, patch, apply_suggestions, suggestion_ids)
     if not patch:
@@ -128,7 +132,7 @@ def correct_lead(principal: Principal, lead_id: str, patch: dict[str, Any], *, a
 def release_lead(principal: Principal, lead_id: str, reason: str | None = None) -> LeadModel:
     """A person vouches for a lead in review; an admin may also override an implausible verdict."""
     principal.require(*REVIEWERS)
-    lead = repo.get_lead(lead_id)
+    lead = lead_in_scope(principal, lead_id)
     reason = (reason or "").strip()
     if lead.quality == Quality.IMPLAUSIBLE.value and not in_review(lead):
         return _override_implausible(principal, lead, reason)
@@ -173,5 +177,8 @@ def reject_in_review(principal: Principal, lead: LeadModel, reason: str) -> Lead
 def merge_duplicate(principal: Principal, lead_id: str) -> LeadModel:
     """The lead in review is the same person as its `duplicateOf`: merge it into that lead."""
     principal.require(*REVIEWERS)
-    lead = _checked_in_review(repo.get_lead(lead_id))
+    lead = _checked_in_review(lead_in_scope(principal, lead_id))
+    target = repo.find_lead(lead.duplicate_of) if lead.duplicate_of else None
+    if target is not None and not may_act_on(principal, target):  # another team's lead: as if there were none
+        raise NotFound(f"lead {lead.lead_id} has no possible duplicate to merge into", field="id")
     return merge_reviewed(lead, actor=principal.user_id)

@@ -11,11 +11,13 @@ from datetime import date, datetime, timedelta
 from leadflow.adapters import clock, events, queues
 from leadflow.domain import routing as rules_mod
 from leadflow.domain import sla
+from leadflow.domain.access import Principal, Role
 from leadflow.domain.controlling import CounterUpdate
 from leadflow.domain.dates import check_range
 from leadflow.domain.errors import (
     ConcurrentUpdate,
     Conflict,
+    Forbidden,
     IllegalTransition,
     InvalidInput,
     NotFound,
@@ -141,12 +143,14 @@ def team_refusal(role: str, user_id: str) -> str | None:
     return rules.not_a_member(role, user_id)
 
 
-def reassign_by_manager(lead_id: str, rep_id: str, *, actor: str, reason: str) -> LeadModel:
-    """A manager gives an MQL to another rep. Each refusal says which rule: unknown lead,
-    empty reason, unknown rep (naming the known ones), not an MQL, already that rep's lead."""
-    lead = repo.find_lead(lead_id)
-    if lead is None:
-        raise no_such_lead(lead_id)
+def reassign_by_manager(principal: Principal, lead_id: str, rep_id: str, *, reason: str) -> LeadModel:
+    """A manager gives an MQL of their team to another rep of their teams (an admin: any lead, any
+    rep). Each refusal says which rule: unknown lead (also another team's), empty reason, unknown
+    rep (naming the known ones), another team's rep, not an MQL, already that rep's lead."""
+    from leadflow.services.leads import lead_in_scope, may_act_on
+
+    actor = principal.user_id
+    lead = lead_in_scope(principal, lead_id)
     if not (reason or "").strip():
         raise InvalidInput("reassigning needs a reason (it goes to the lead's history)", field="reason")
     rules: RoutingRules = active_rules("routing")
@@ -154,10 +158,18 @@ def reassign_by_manager(lead_id: str, rep_id: str, *, actor: str, reason: str) -
     if rep is None:
         raise NotFound(f"no rep {rep_id!r} in the routing rules v{rules.version}; known reps: "
                        f"{', '.join(r.id for r in rules.reps)}", field="repId")
+    if principal.role is Role.SALES_MANAGER:
+        teams = rules.teams_managed_by(actor)
+        if rep.team not in teams:
+            raise Forbidden(f"a manager gives leads to the reps of their own teams; {rep_id} is in team "
+                            f"{rep.team} (yours: {', '.join(r.id for r in rules.reps if r.team in teams)})",
+                            field="repId")
     _check_reassignable(lead, rep_id)
 
     def decide(lead, rules, loads, state, now):
-        _check_reassignable(lead, rep_id)  # read again on every attempt: another change may have won
+        if not may_act_on(principal, lead):  # read again on every attempt: routing may have moved it
+            raise no_such_lead(lead_id)
+        _check_reassignable(lead, rep_id)  # another change may have won
         return RoutingDecision(lead.lead_id, rules_mod.QUEUE_REP, rep.id, rep.manager_id, rep.team, "manual",
                                f"reassigned by {actor}: {reason.strip()}", dict(state or {}),
                                sla_calendar=rep.office, rules_version=str(rules.version))
@@ -221,13 +233,18 @@ def _requeue_unrouted(now: datetime) -> int:
     return count
 
 
-def fairness(first: date, last: date) -> list[rules_mod.FairnessRow]:
+def fairness(principal: Principal, first: date, last: date) -> list[rules_mod.FairnessRow]:
+    """The rotation's fairness; a manager gets the rows of their own teams' reps."""
     check_range(first, last, get_settings().max_report_days)  # one log query per month of the range
     rules: RoutingRules = active_rules("routing")
     months = sorted({f"{d:%Y-%m}" for d in _days(first, last)})
     assignments = [rules_mod.Assignment(i.rep_id, i.at, tuple(i.pool or ()))
                    for m in months for i in store.assignment_log(m) if i.rule == rules_mod.ROTATION]
-    return rules_mod.fairness_report(assignments, rules, (first, last))
+    rows = rules_mod.fairness_report(assignments, rules, (first, last))
+    if principal.role is Role.SALES_MANAGER:
+        teams = rules.teams_managed_by(principal.user_id)
+        rows = [r for r in rows if (rep := rules.rep(r.rep_id)) is not None and rep.team in teams]
+    return rows
 
 
 def _days(first: date, last: date) -> Iterable[date]:

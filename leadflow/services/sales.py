@@ -1,5 +1,6 @@
-"""The sales side of the lifecycle, scoped to the caller: a rep acts only on their own
-leads; managers and admins on any. MQL -> SAL -> SQL -> OPPORTUNITY -> CUSTOMER / LOST."""
+"""The sales side of the lifecycle, scoped to the caller (services.leads.may_act_on): a rep acts
+only on their own leads, a manager on their teams' leads, an admin on any.
+MQL -> SAL -> SQL -> OPPORTUNITY -> CUSTOMER / LOST."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from datetime import date, datetime
 from leadflow.adapters import clock, events
 from leadflow.domain.access import Principal, Role
 from leadflow.domain.controlling import pipeline_details
-from leadflow.domain.errors import IllegalTransition, InvalidInput, no_such_lead
+from leadflow.domain.errors import Forbidden, IllegalTransition, InvalidInput, no_such_lead
 from leadflow.domain.lifecycle import Stage
 from leadflow.services import lifecycle
+from leadflow.services.leads import may_act_on
 from leadflow.store import leads as repo
 from leadflow.store.leads import decode_cursor, encode_cursor
 from leadflow.store.models import LeadModel
@@ -25,8 +27,8 @@ def _own_lead(principal: Principal, lead_id: str, action: str) -> LeadModel:
 
 
 def _checked_own(principal: Principal, lead: LeadModel | None, lead_id: str, action: str) -> LeadModel:
-    # a rep must not learn whether another rep's lead exists: same answer as for a missing one
-    if lead is None or (principal.role is Role.SALES_REP and lead.owner_id != principal.user_id):
+    # nobody learns whether another rep's or team's lead exists: same answer as for a missing one
+    if lead is None or not may_act_on(principal, lead):
         raise no_such_lead(lead_id)
     principal.require(*SALES, action=action)
     return lead
@@ -64,12 +66,28 @@ def my_leads(principal: Principal, stage: Stage | None, first: int, after: str |
     owner = principal.user_id
     if rep_id and rep_id != owner:
         principal.require(*MANAGERS)
+        _check_team_rep(principal, rep_id)
         owner = rep_id
     condition = LeadModel.owner_sort.startswith(f"{stage.value}#") if stage else None
     result = LeadModel.by_owner.query(owner, condition, scan_index_forward=False, limit=max(1, min(first, 100)),
                                       last_evaluated_key=decode_cursor(after))
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
+
+
+def _check_team_rep(principal: Principal, rep_id: str) -> None:
+    """A manager looks at the leads of their own teams' reps only."""
+    if principal.role is not Role.SALES_MANAGER:
+        return
+    from leadflow.services.rulesets import active_rules
+
+    rules = active_rules("routing")
+    teams = rules.teams_managed_by(principal.user_id)
+    rep = rules.rep(rep_id)
+    if rep is None or rep.team not in teams:
+        reps = [r.id for r in rules.reps if r.team in teams]
+        raise Forbidden(f"a manager sees the leads of their own teams' reps; {rep_id!r} is not one of them "
+                        f"(yours: {', '.join(reps) or 'none'})", field="repId")
 
 
 def team_queue(principal: Principal, first: int, after: str | None, manager_id: str | None = None
@@ -104,6 +122,8 @@ def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool,
     from leadflow.services import review
 
     lead = repo.find_lead(lead_id)
+    if lead is not None and not may_act_on(principal, lead):
+        raise no_such_lead(lead_id)
     if review.in_review(lead) and principal.role in review.REVIEWERS:
         return review.reject_in_review(principal, lead, reason)
     if lead is not None and principal.role not in SALES:

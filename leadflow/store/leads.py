@@ -194,6 +194,11 @@ def find_lead(lead_id: str) -> LeadModel | None:
         return None
 
 
+def find_leads(lead_ids: set[str]) -> dict[str, LeadModel]:
+    """The leads of these ids that exist, by id (BatchGetItem, 100 keys a request)."""
+    return {m.lead_id: m for m in LeadModel.batch_get(sorted(lead_ids))} if lead_ids else {}
+
+
 def get_marker(marker: str) -> MarkerModel | None:
     try:
         return MarkerModel.get(marker, consistent_read=True)
@@ -263,6 +268,12 @@ def leads_in_stage(stage: str, first: int, after: str | None) -> tuple[list[Lead
     )
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
+
+
+def stage_pages(stage: str, after: str | None, page_size: int):
+    """The leads in a stage, newest first, read lazily page by page (for a caller that filters)."""
+    return LeadModel.by_stage.query(stage, scan_index_forward=False, last_evaluated_key=decode_cursor(after),
+                                    page_size=page_size)
 
 
 def at_iso(at: datetime) -> str:

@@ -99,6 +99,12 @@ def tasks_of(assignee: str, status: str, limit: int) -> list[NurtureModel]:
                                                limit=limit))
 
 
+def task_pages(assignee: str, status: str, page_size: int):
+    """The same list read lazily page by page (for a caller that filters)."""
+    return NurtureModel.by_assignee.query(assignee, NurtureModel.task_sort.startswith(f"{status}#"),
+                                          page_size=page_size)
+
+
 def put_visitor_event(visitor_id: str, sort: str, data: dict[str, Any], expires_at: int) -> None:
     NurtureModel(f"visitor#{visitor_id}", sort, data=data, expires_at=expires_at).save()
 

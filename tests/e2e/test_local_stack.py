@@ -276,7 +276,7 @@ def test_claims_from_a_token_reach_the_function(local):
                              headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert response.status_code == 200
     jwt_block = response.json()["event"]["requestContext"]["authorizer"]["jwt"]
-    assert jwt_block["claims"]["sub"] == "mehmet.yilmaz" and jwt_block["claims"]["custom:role"] == "sales_rep"
+    assert jwt_block["claims"]["sub"] == "mehmet.yilmaz" and jwt_block["claims"]["cognito:groups"] == "[sales_rep]"
     assert jwt_block["scopes"] is None
     assert requests.post(local.graphql_url, json={}, timeout=10).status_code == 401
     # GET /graphql is public in the template (GraphiQL)

@@ -136,7 +136,7 @@ def test_a_permission_error_names_the_rule(aws):
 
 def test_a_token_for_someone_outside_the_sales_team_is_refused_naming_the_team(prod_api):
     refused = prod_api(http_event("POST", "/graphql", body={"query": "{ myLeads { edges { cursor } } }"},
-                                  claims={"sub": "sales_rep-1", "custom:role": "sales_rep"}), LambdaContext())
+                                  claims=claims("sales_rep", "sales_rep-1")), LambdaContext())
     error = json.loads(refused["body"])["errors"][0]
     assert "'sales_rep-1' is not a sales_rep in the sales team" in error["message"]
     assert "known: anna.becker, jonas.wagner, mehmet.yilmaz, sophie.schulz, lena.hoffmann" in error["message"]
@@ -144,5 +144,35 @@ def test_a_token_for_someone_outside_the_sales_team_is_refused_naming_the_team(p
     manager = post(prod_api, "{ teamQueue { edges { cursor } } }", role="sales_manager")
     assert manager == {"data": {"teamQueue": {"edges": []}}}  # katrin.vogel is the team's manager
     boss = prod_api(http_event("POST", "/graphql", body={"query": "{ teamQueue { edges { cursor } } }"},
-                               claims={"sub": "anna.becker", "custom:role": "sales_manager"}), LambdaContext())
+                               claims=claims("sales_manager", "anna.becker")), LambdaContext())
     assert "known: katrin.vogel" in json.loads(boss["body"])["errors"][0]["message"]
+
+
+def _as(api, query: str, token_claims: dict) -> dict:
+    response = api(http_event("POST", "/graphql", body={"query": query}, claims=token_claims), LambdaContext())
+    return json.loads(response["body"])
+
+
+@pytest.mark.parametrize("groups", ["[sales_rep]", ["sales_rep"]])  # API Gateway's text, and a real list
+def test_a_rep_who_sets_custom_role_admin_stays_a_rep(prod_api, groups):
+    # what UpdateUserAttributes(custom:role=admin) would put into the rep's next token
+    forged = {"sub": "anna.becker", "custom:role": "admin", "cognito:groups": groups}
+    assert _as(prod_api, "{ viewer { userId role } }", forged) == {
+        "data": {"viewer": {"userId": "anna.becker", "role": "sales_rep"}}}
+    refused = _as(prod_api, '{ configVersions(name: "routing") { version } }', forged)
+    assert refused["data"] is None
+    assert refused["errors"][0]["message"] == "only these roles may use this field: admin"
+    assert refused["errors"][0]["extensions"] == {"code": "not_permitted"}  # was masked: "Unexpected error."
+
+
+def test_a_token_with_only_custom_role_is_refused(prod_api):
+    refused = _as(prod_api, "{ viewer { role } }", {"sub": "mia", "custom:role": "admin"})
+    error = refused["errors"][0]
+    assert refused["data"] is None and error["extensions"] == {"code": "unauthenticated"}
+    assert error["message"].startswith("user mia is in no Leadflow role group; an administrator adds them")
+
+
+def test_a_user_in_two_role_groups_is_refused(prod_api):
+    refused = _as(prod_api, "{ viewer { role } }", {"sub": "mia", "cognito:groups": "[marketing admin]"})
+    assert "several Leadflow role groups (admin, marketing)" in refused["errors"][0]["message"]
+    assert refused["errors"][0]["extensions"] == {"code": "unauthenticated"}

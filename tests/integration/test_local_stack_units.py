@@ -35,7 +35,7 @@ def test_issued_token_carries_role_user_and_long_expiry():
     token = auth.issue_token("sales_rep", secret=SECRET)
     claims = auth.verify_token(token, secret=SECRET)
     assert claims["sub"] == "sales_rep-1"
-    assert claims["custom:role"] == "sales_rep"
+    assert claims["cognito:groups"] == ["sales_rep"] and "custom:role" not in claims
     assert claims["iss"] == "leadflow-local" and claims["aud"] == "leadflow"
     assert claims["exp"] - claims["iat"] == 30 * 24 * 3600
 
@@ -66,7 +66,7 @@ def _jwt(overrides, drop=None, algorithm="HS256"):
     import jwt
 
     now = int(time.time())
-    claims = {"sub": "x", "custom:role": "admin", "iss": auth.ISSUER, "aud": auth.AUDIENCE, "iat": now,
+    claims = {"sub": "x", "cognito:groups": ["admin"], "iss": auth.ISSUER, "aud": auth.AUDIENCE, "iat": now,
               "exp": now + 60, **overrides}
     if drop:
         claims.pop(drop)
@@ -101,7 +101,7 @@ def test_dev_secret_is_created_once_per_checkout_and_shared(tmp_path, monkeypatc
     assert (tmp_path / ".leadflow" / ".gitignore").read_text().strip().endswith("*")
     assert auth.dev_secret() == first  # the stack and `leadflow token` agree
     token = auth.issue_token("finance")
-    assert auth.verify_token(token, secret=first)["custom:role"] == "finance"
+    assert auth.verify_token(token, secret=first)["cognito:groups"] == ["finance"]
 
     monkeypatch.setenv(auth.SECRET_ENV, "from-the-environment-0123456789abcdef")
     assert auth.dev_secret() == "from-the-environment-0123456789abcdef"
@@ -118,7 +118,7 @@ def test_token_command_prints_just_a_verifiable_token(monkeypatch, capsys, tmp_p
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     claims = auth.verify_token(out.strip(), secret=SECRET)
-    assert claims["sub"] == "katrin.vogel" and claims["custom:role"] == "sales_manager"
+    assert claims["sub"] == "katrin.vogel" and claims["cognito:groups"] == ["sales_manager"]
 
 
 def test_token_command_lists_the_team_and_refuses_users_outside_it(monkeypatch, capsys, tmp_path):
@@ -273,7 +273,7 @@ def test_jwt_claims_land_where_api_gateway_puts_them(wiring):
     assert function == "GraphqlFunction"
     jwt_block = event["requestContext"]["authorizer"]["jwt"]
     assert jwt_block["scopes"] is None
-    assert jwt_block["claims"]["sub"] == "rep-9" and jwt_block["claims"]["custom:role"] == "sales_rep"
+    assert jwt_block["claims"]["sub"] == "rep-9" and jwt_block["claims"]["cognito:groups"] == "[sales_rep]"
     assert jwt_block["claims"]["exp"].isdigit()
     # public routes get no authorizer block, even with a token
     gateway.handle(HttpRequest("POST", "/leads", [("Authorization", f"Bearer {token}")], b"{}"))

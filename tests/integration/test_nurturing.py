@@ -335,3 +335,56 @@ def test_withdrawal_by_phone_stops_every_future_step(aws):
     consents = graphql(gql, "query($id: ID!) { lead(id: $id) { consents { status withdrawnVia } } }",
                        {"id": lead_id}, role="marketing")["data"]["lead"]["consents"]
     assert consents == [{"status": "withdrawn", "withdrawnVia": "request by mia: called the hotline"}]
+
+
+def test_reps_and_managers_see_and_complete_only_tasks_of_their_leads(aws):
+    from functions.graphql_api import handler as gql
+    from leadflow.domain.lifecycle import Stage
+    from leadflow.services import config
+    from leadflow.services.lifecycle import transition
+    from leadflow.store.leads import get_lead
+    from tests.integration.test_routing_sales import TWO_TEAMS, route
+
+    book = config.load_file("journeys")
+    book["journeys"] = [{"id": "letters", "name": "Letters", "default": True, "entry": {},
+                         "steps": [{"id": "letter", "delay": "PT0H", "channel": ["postal"],
+                                    "content": "warehouse/checklist", "after": "entry"}]}]
+    config.publish("journeys", book, author="admin-1")
+    config.publish("routing", TWO_TEAMS, author="admin-1")
+    post = {"consent": {"purposes": ["post"], "textVersion": "v1"}}
+    north = capture({**GENUINE, **post})  # Hamburg: team north
+    south = capture({"firstName": "Markus", "lastName": "Oberhuber", "email": "m.oberhuber@oberhuber-bau.de",
+                     "company": "Oberhuber Bau GmbH", "street": "Leopoldstraße 12", "postalCode": "80802",
+                     "city": "München", "country": "DE", **post})
+    drain_intake(aws)
+    sweep()
+    for lead_id in (north, south):
+        transition(get_lead(lead_id), Stage.MQL, actor="rule:test", reason="score")
+    route(north, south)
+    north_rep, south_rep = get_lead(north).owner_id, get_lead(south).owner_id
+    assert north_rep in ("rep-a", "rep-b") and south_rep in ("rep-s", "rep-t")
+
+    query = "{ tasks { id leadId title body } }"
+    everything = graphql(gql, query, role="marketing")["data"]["tasks"]
+    assert sorted(t["leadId"] for t in everything) == sorted([north, south])  # marketing keeps its queue
+    south_task = next(t for t in everything if t["leadId"] == south)
+    assert "Oberhuber" in south_task["body"] and "Leopoldstraße" in south_task["body"]
+
+    for role, user, visible in (("sales_rep", north_rep, north), ("sales_manager", "boss", north),
+                                ("sales_rep", south_rep, south), ("sales_manager", "south-boss", south)):
+        seen = graphql(gql, query, role=role, user=user)
+        assert [t["leadId"] for t in seen["data"]["tasks"]] == [visible], (role, user)
+    as_rep = json.dumps(graphql(gql, query, role="sales_rep", user=north_rep))
+    assert "Oberhuber" not in as_rep and "Leopoldstraße" not in as_rep and south_task["id"] not in as_rep
+
+    complete = 'mutation($id: ID!) { completeTask(id: $id, outcome: "called") { status body } }'
+    refused = graphql(gql, complete, {"id": south_task["id"]}, role="sales_rep", user=north_rep)
+    assert refused["data"] is None
+    assert refused["errors"][0]["message"] == f"no such task: {south_task['id']}"  # like an unknown task
+    assert refused["errors"][0]["extensions"] == {"code": "not_found", "rule": "not_found", "field": "id"}
+    assert graphql(gql, complete, {"id": south_task["id"]}, role="sales_manager", user="boss")["data"] is None
+    still_open = graphql(gql, '{ tasks { id } }', role="marketing")["data"]["tasks"]
+    assert south_task["id"] in [t["id"] for t in still_open]
+    north_task = next(t for t in everything if t["leadId"] == north)
+    done = graphql(gql, complete, {"id": north_task["id"]}, role="sales_rep", user=north_rep)
+    assert done["data"]["completeTask"]["status"] == "done"

@@ -430,3 +430,109 @@ def test_reasons_reach_counters_only_as_configured_codes(team):
     stages = open_pipeline()  # what finance sees
     assert {r["reason"] for r in stages["MQL"]["topRecycleReasons"]} == {"other", "bad_timing", "no_budget"}
     assert stages["OPPORTUNITY"]["topLostReasons"] == [{"reason": "competitor"}]
+
+
+# ------------------------------------------------ a manager acts only on their own teams' leads
+def _rep(rep_id: str, first_plz: str, last_plz: str) -> dict:
+    return {"id": rep_id, "name": rep_id, "postal_ranges": [{"country": "DE", "from": first_plz, "to": last_plz}],
+            "weight": 1, "max_open": 500, "daily_quota": 500}
+
+
+TWO_TEAMS = {
+    **{k: v for k, v in TEAM.items() if k != "teams"}, "default_team": "north",
+    "teams": [
+        {"id": "north", "name": "North", "office": "DE", "managers": [{"id": "boss", "name": "Bea Boss"}],
+         "reps": [_rep("rep-a", "00000", "49999"), _rep("rep-b", "00000", "49999")]},
+        {"id": "south", "name": "South", "office": "DE", "managers": [{"id": "south-boss", "name": "Sam South"}],
+         "reps": [_rep("rep-s", "50000", "99999"), _rep("rep-t", "50000", "99999")]},
+    ],
+}
+
+
+@pytest.fixture
+def two_teams(aws):
+    from leadflow.services import config
+
+    config.publish("routing", TWO_TEAMS, author="admin-1")
+    return TWO_TEAMS
+
+
+def mql_in(postal_code: str, n: int = 0) -> str:
+    """An MQL with a postal code (north: 0xxxx-4xxxx, south: 5xxxx-9xxxx), routed to that team's rep."""
+    from leadflow.domain.lifecycle import Stage
+    from leadflow.domain.submission import parse_submission
+    from leadflow.services.capture import capture_lead
+    from leadflow.services.lifecycle import transition
+    from leadflow.store.leads import get_lead
+
+    lead_id = capture_lead(parse_submission({"firstName": "Eva", "lastName": f"Lang{n}", "country": "DE",
+                                             "postalCode": postal_code, "email": f"eva.lang{n}@lang-werke.de"})
+                           ).lead_id
+    transition(get_lead(lead_id), Stage.MQL, actor="rule:test", reason="score")
+    route(lead_id)
+    return lead_id
+
+
+def test_a_manager_reads_and_acts_only_on_their_own_teams_leads(two_teams):
+    from functions.graphql_api import handler as gql
+
+    north, south = mql_in("20457", 1), mql_in("80802", 2)
+    assert lead(north).owner_id in ("rep-a", "rep-b") and lead(south).owner_id in ("rep-s", "rep-t")
+
+    def boss(query: str, variables: dict | None = None, user: str = "boss") -> dict:
+        return graphql(gql, query, variables, role="sales_manager", user=user)
+
+    def refused(result: dict, lead_id: str) -> bool:  # exactly like an unknown id
+        error = result["errors"][0]
+        return (result["data"] is None and error["message"] == f"no such lead: {lead_id}"
+                and error["extensions"] == {"code": "not_found", "rule": "not_found", "field": "id"})
+
+    read = "query($id: ID!) { lead(id: $id) { id firstName } }"
+    assert boss(read, {"id": north})["data"]["lead"]["id"] == north
+    assert boss(read, {"id": south}) == {"data": {"lead": None}}
+    assert boss(read, {"id": south}, user="south-boss")["data"]["lead"]["id"] == south
+    listed = boss("{ leads(stage: MQL) { edges { node { id } } } }")
+    assert [e["node"]["id"] for e in listed["data"]["leads"]["edges"]] == [north]
+
+    reassign = 'mutation($id: ID!, $rep: String!) { reassignLead(id: $id, repId: $rep, reason: "cover") { ownerId } }'
+    assert refused(boss(reassign, {"id": south, "rep": "rep-a"}), south)
+    assert refused(boss(reassign, {"id": south, "rep": "rep-t" if lead(south).owner_id == "rep-s" else "rep-s"}),
+                   south)
+    to_south = boss(reassign, {"id": north, "rep": "rep-s"})["errors"][0]
+    assert to_south["message"] == ("a manager gives leads to the reps of their own teams; rep-s is in team south "
+                                   "(yours: rep-a, rep-b)")
+    assert to_south["extensions"] == {"code": "not_permitted", "rule": "forbidden", "field": "repId"}
+    other_north = "rep-b" if lead(north).owner_id == "rep-a" else "rep-a"
+    assert boss(reassign, {"id": north, "rep": other_north})["data"]["reassignLead"]["ownerId"] == other_north
+
+    for mutation in ("mutation($id: ID!) { acceptLead(id: $id) { stage } }",
+                     'mutation($id: ID!) { rejectLead(id: $id, reason: "no fit") { stage } }',
+                     'mutation($id: ID!) { setCreditworthiness(id: $id, rating: "poor") }',
+                     'mutation($id: ID!) { correctLead(id: $id, patch: {city: "Berlin"}) { id } }',
+                     "mutation($id: ID!) { withdrawConsent(id: $id) }"):
+        assert refused(boss(mutation, {"id": south}), south), mutation
+    assert lead(south).stage == "MQL" and lead(south).creditworthiness is None
+    assert boss("mutation($id: ID!) { acceptLead(id: $id) { stage } }", {"id": north})["data"] == {
+        "acceptLead": {"stage": "SAL"}}
+
+    their_leads = boss('{ myLeads(repId: "rep-s") { edges { node { id } } } }')["errors"][0]
+    assert "a manager sees the leads of their own teams' reps; 'rep-s' is not one of them" in their_leads["message"]
+    today = date.today().isoformat()
+    rows = boss("query($f: Date!, $t: Date!) { fairnessReport(from: $f, to: $t) { repId } }", {"f": today, "t": today})
+    assert sorted(r["repId"] for r in rows["data"]["fairnessReport"]) == ["rep-a", "rep-b"]
+    admin = graphql(gql, read, {"id": south}, role="admin")
+    assert admin["data"]["lead"]["id"] == south
+
+
+def test_a_lead_in_another_managers_queue_is_not_theirs(two_teams):
+    from functions.graphql_api import handler as gql
+    from leadflow.services import config
+
+    away = {**TWO_TEAMS, "teams": [TWO_TEAMS["teams"][0], {**TWO_TEAMS["teams"][1], "reps": [
+        {**_rep("rep-s", "50000", "99999"), "out_of_office": [{"from": "2000-01-01", "to": "2099-12-31"}]}]}]}
+    config.publish("routing", away, author="admin-1")
+    south = mql_in("80802")
+    assert lead(south).queue_manager == "south-boss"
+    read = "query($id: ID!) { lead(id: $id) { id } }"
+    assert graphql(gql, read, {"id": south}, role="sales_manager", user="boss") == {"data": {"lead": None}}
+    assert graphql(gql, read, {"id": south}, role="sales_manager", user="south-boss")["data"]["lead"]["id"] == south

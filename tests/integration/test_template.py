@@ -143,3 +143,15 @@ def test_traces_carry_no_response_or_error_text(wiring):
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables.get("POWERTOOLS_TRACER_CAPTURE_RESPONSE") == "false", name
         assert variables.get("POWERTOOLS_TRACER_CAPTURE_ERROR") == "false", name
+
+
+def test_roles_are_cognito_groups_and_no_user_can_write_a_custom_attribute(wiring):
+    from leadflow.domain.access import Role
+
+    groups = wiring.resources_of_type("AWS::Cognito::UserPoolGroup").values()
+    assert sorted(g["Properties"]["GroupName"] for g in groups) == sorted(r.value for r in Role)
+    assert all(g["Properties"]["UserPoolId"] == {"Ref": "UserPool"} for g in groups)
+    (client,) = wiring.resources_of_type("AWS::Cognito::UserPoolClient").values()
+    # without WriteAttributes every attribute is writable by the user (UpdateUserAttributes)
+    writable = client["Properties"]["WriteAttributes"]
+    assert writable and not [a for a in writable if a.startswith("custom:")]
