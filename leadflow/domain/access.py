@@ -93,7 +93,10 @@ def identify(claims: dict | None) -> tuple[Principal | None, str | None]:
     must not widen anyone's rights); groups that are not Leadflow roles are ignored."""
     if not claims or not claims.get("sub"):
         return None, None
-    user = str(claims["sub"])
+    # The Cognito username (what an administrator chose, e.g. anna.becker, and what the routing
+    # rules list) rather than `sub`, a generated UUID; ID tokens say cognito:username, access
+    # tokens username. Local tokens carry only `sub`.
+    user = str(claims.get("cognito:username") or claims.get("username") or claims["sub"])
     names = {r.value for r in Role}
     roles = sorted({g for g in groups_of(claims.get(GROUPS_CLAIM)) if g in names})
     if len(roles) == 1:

@@ -74,3 +74,14 @@ def test_a_rep_sees_only_own_leads_and_finance_no_single_lead():
     assert not can_see_lead(REP, LeadScope())
     assert not can_see_lead(Principal("f", Role.FINANCE), LeadScope("rep-a", "north"))
     assert can_see_lead(Principal("m", Role.MARKETING), LeadScope("rep-s", "south"))
+
+
+def test_the_user_is_the_cognito_username_not_the_generated_sub():
+    from leadflow.domain.access import identify
+
+    uuid_sub = "8f0c2a4e-1b2c-4d5e-8f90-123456789abc"
+    for claim in ("cognito:username", "username"):
+        principal, problem = identify({"sub": uuid_sub, claim: "anna.becker", "cognito:groups": "[sales_rep]"})
+        assert problem is None and principal.user_id == "anna.becker"
+    principal, _ = identify({"sub": "anna.becker", "cognito:groups": "[sales_rep]"})  # local tokens
+    assert principal.user_id == "anna.becker"
