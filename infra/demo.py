@@ -79,6 +79,17 @@ DEMO_LEADS: list[dict[str, Any]] = [
     {"firstName": "Ali", "lastName": "Demir", "email": "ali.demir@demir-logistik.de", "phone": "+44 20 3318 0953",
      "company": "Demir Logistik GmbH", "postalCode": "44135", "city": "Dortmund", "country": "DE",
      "source": "website", "formId": "contact", "consent": _CONSENT},
+    # Typos the checks suggest corrections for (name casing, city spelling).
+    {"firstName": "jana", "lastName": "wolff", "email": "jana.wolff@wolff-spedition.de",
+     "company": "Wolff Spedition GmbH", "postalCode": "20095", "city": "Hambrug", "country": "DE",
+     "source": "website", "formId": "contact", "message": "Infos zu Lagerlogistik", "consent": _CONSENT},
+    {"firstName": "Felix", "lastName": "Brandt", "email": "felix.brandt@brandt-kuehlhaus.de",
+     "company": "Brandt Kühlhaus GmbH", "postalCode": "80331", "city": "Müncehn", "country": "DE",
+     "source": "website", "formId": "contact", "consent": _CONSENT},
+    # Klaus Becker again, from his work address: the same phone is a possible duplicate for review.
+    {"firstName": "Klaus", "lastName": "Becker", "email": "k.becker@becker-haustechnik.de", "phone": "+49 221 555123",
+     "company": "Becker Haustechnik", "postalCode": "50667", "city": "Köln", "country": "DE",
+     "source": "website", "formId": "contact", "consent": _CONSENT},
 ]
 
 

@@ -83,6 +83,8 @@ def test_every_documented_operation_runs_against_the_demo_data(demo):
     run("Convert", {"id": mine["id"], "amount": 30000.0, "currency": "EUR",
                     "close": (today + timedelta(days=60)).isoformat()}, role="sales_rep", user=rep)
     run("Close", {"id": mine["id"], "won": True, "amount": 30000.0}, role="sales_rep", user=rep)
+    deal = run("Deal", {"id": mine["id"]}, role="sales_rep", user=rep)["lead"]
+    assert deal["opportunity"]["amount"] == 30000.0 and deal["qualification"]["budget"] == "40k"
 
     # the manager hands another MQL to a rep, who turns it down for now
     run("TeamQueue", role="sales_manager", user="katrin.vogel")
@@ -94,9 +96,18 @@ def test_every_documented_operation_runs_against_the_demo_data(demo):
     run("Reject", {"id": other["id"], "reason": "no budget this year", "recycle": True}, role="sales_rep", user=to)
 
     # marketing clears the review queue
-    queue = run("ReviewQueue", role="marketing")["reviewQueue"]["edges"]
-    assert len(queue) >= 3, queue
-    fix, keep, drop = (edge["node"]["id"] for edge in queue[:3])
+    queue = [edge["node"] for edge in run("ReviewQueue", role="marketing")["reviewQueue"]["edges"]]
+    twin = next(node for node in queue if node["duplicateOf"])
+    assert run("MergeDuplicate", {"id": twin["id"]}, role="marketing")["mergeDuplicate"]["mergedInto"]
+    typos = [node for node in queue if any(s["field"] == "city" for s in node["suggestions"])]
+    assert len(typos) >= 2, queue
+    fixed = run("ApplySuggestions", {"id": typos[0]["id"]}, role="marketing")["correctLead"]
+    assert fixed["city"] in ("Hamburg", "München")
+    city = next(s["id"] for s in typos[1]["suggestions"] if s["field"] == "city")
+    run("ApplySomeSuggestions", {"id": typos[1]["id"], "ids": [city]}, role="marketing")
+    rest = [node for node in queue if node is not twin and node not in typos]
+    assert len(rest) >= 3, queue
+    fix, keep, drop = (node["id"] for node in rest[:3])
     run("CorrectLead", {"id": fix, "patch": {"phone": "+49 421 3018841"}}, role="marketing")
     run("ReleaseLead", {"id": keep}, role="marketing")
     run("RejectLead", {"id": drop, "reason": "fake company"}, role="marketing")
