@@ -66,8 +66,8 @@ def _enqueue_merge(lead_id: str, submission: LeadSubmission, digest: str) -> Non
     or its dead-letter queue for 14 days)."""
     update = submission.model_dump(exclude={"idempotency_key", "consent", "email"}, exclude_none=True)
     submission_id = digest[:16]
-    repo.save_pending_submission(lead_id, submission_id, update,
-                                 expires_at=int(clock.now().timestamp()) + PENDING_SUBMISSION_TTL_S)
+    repo.save_pending("resub", lead_id, submission_id, update,
+                      expires_at=int(clock.now().timestamp()) + PENDING_SUBMISSION_TTL_S)
     try:
         queues.send(get_settings().intake_queue_url, {"leadId": lead_id, "submissionId": submission_id})
     except Exception:

@@ -16,17 +16,23 @@ from leadflow.domain.errors import Forbidden
 from leadflow.domain.tracking import EngagementEventIn
 from leadflow.services.rulesets import active_rules
 from leadflow.settings import get_settings
+from leadflow.store import leads as repo
 from leadflow.store import nurture as store
 from leadflow.store.models import LeadModel, MarkerModel
 
 TRACKING = "tracking"
 
 
+PENDING_EVENT_TTL_S = 14 * 24 * 3600  # as long as SQS keeps the message that points to it
+
+
 def enqueue(lead_id: str, kind: str, at: datetime, details: dict[str, Any], event_id: str | None = None) -> None:
-    """The event id is made once, here at the edge: a redelivered message is recognised downstream."""
-    queues.send(get_settings().engagement_queue_url, {
-        "leadId": lead_id, "type": kind, "at": at.isoformat(), "eventId": event_id or uuid.uuid4().hex,
-        "details": details})
+    """The event id is made once, here at the edge: a redelivered message is recognised downstream.
+    The event (page, click target, properties) waits in DynamoDB; the message carries ids only."""
+    event_id = event_id or uuid.uuid4().hex
+    repo.save_pending("event", lead_id, event_id, {"type": kind, "at": at.isoformat(), "details": details},
+                      expires_at=int(clock.now().timestamp()) + PENDING_EVENT_TTL_S)
+    queues.send(get_settings().engagement_queue_url, {"leadId": lead_id, "eventId": event_id})
 
 
 def visited_interest_fields(lead: LeadModel, details: dict[str, Any]) -> dict[str, Any]:

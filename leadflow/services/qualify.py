@@ -342,10 +342,10 @@ def merge_submission(target: LeadModel, update: dict[str, Any], *, actor: str, n
 def merge_resubmission(lead_id: str, *, submission_id: str) -> None:
     """A later form of a known email address (the capture returned the existing lead and kept the
     form as a pending submission). Taken once, then dropped; a redelivery finds it taken or gone."""
-    submission = repo.pending_submission(lead_id, submission_id)
+    submission = repo.pending("resub", lead_id, submission_id)
     if submission is None:
         return  # taken and dropped by an earlier delivery
     target = live_lead(lead_id)
     if target is not None:
         take_submission(target, submission, actor="system:capture", note=f"resubmission {submission_id}")
-    repo.drop_pending_submission(lead_id, submission_id)
+    repo.drop_pending("resub", lead_id, submission_id)

@@ -44,8 +44,15 @@ def score_fields(lead: LeadModel, state: dict, now: datetime, rules: ScoringRule
 
 
 def handle_event(message: dict[str, Any]) -> str:
-    """One engagement message: {leadId, type, at, eventId, details} or {leadId, type: "rescore"}.
-    Returns what happened (for logs)."""
+    """One engagement message: {leadId, eventId} (the event waits in DynamoDB, see
+    services.engagement.enqueue) or {leadId, type: "rescore"}. Returns what happened (for logs)."""
+    if "eventId" in message and "type" not in message:
+        pending = repo.pending("event", message["leadId"], message["eventId"])
+        if pending is None:
+            return "taken"  # an earlier delivery scored it and dropped it
+        outcome = handle_event({**pending, "leadId": message["leadId"], "eventId": message["eventId"]})
+        repo.drop_pending("event", message["leadId"], message["eventId"])
+        return outcome
     lead = repo.find_lead(message["leadId"])
     if lead is None:
         return "gone"

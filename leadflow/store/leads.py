@@ -206,14 +206,10 @@ def get_marker(marker: str) -> MarkerModel | None:
         return None
 
 
-def _pending_name(lead_id: str, submission_id: str) -> str:
-    return f"resub#{lead_id}#{submission_id}"
-
-
-def save_pending_submission(lead_id: str, submission_id: str, fields: dict[str, Any], expires_at: int) -> None:
-    """Keep a later form of a known person until qualification takes it (the same form twice: once)."""
-    marker = MarkerModel(_pending_name(lead_id, submission_id), lead_id=lead_id, submission=fields,
-                         expires_at=expires_at)
+# Pending work: the queue message names it by ids, the data waits here (kind: resub, event).
+def save_pending(kind: str, lead_id: str, item_id: str, payload: dict[str, Any], expires_at: int) -> None:
+    """Keep what a queue message points to until its consumer took it (the same item twice: once)."""
+    marker = MarkerModel(f"{kind}#{lead_id}#{item_id}", lead_id=lead_id, payload=payload, expires_at=expires_at)
     try:
         marker.save(condition=MarkerModel.marker.does_not_exist())
     except PutError as exc:
@@ -221,13 +217,13 @@ def save_pending_submission(lead_id: str, submission_id: str, fields: dict[str, 
             raise
 
 
-def pending_submission(lead_id: str, submission_id: str) -> dict[str, Any] | None:
-    marker = get_marker(_pending_name(lead_id, submission_id))
-    return dict(marker.submission) if marker is not None and marker.submission else None
+def pending(kind: str, lead_id: str, item_id: str) -> dict[str, Any] | None:
+    marker = get_marker(f"{kind}#{lead_id}#{item_id}")
+    return dict(marker.payload) if marker is not None and marker.payload else None
 
 
-def drop_pending_submission(lead_id: str, submission_id: str) -> None:
-    MarkerModel(_pending_name(lead_id, submission_id)).delete()
+def drop_pending(kind: str, lead_id: str, item_id: str) -> None:
+    MarkerModel(f"{kind}#{lead_id}#{item_id}").delete()
 
 
 def history_of(lead_id: str) -> list[HistoryModel]:

@@ -233,8 +233,9 @@ class HistoryModel(Model):
 
 class MarkerModel(Model):
     """Uniqueness markers written in the same transaction as the lead:
-    `email#<hash>`, `idem#<key>`, `form#<digest>`; and `resub#<lead>#<submission>`, a later form of
-    a known person waiting to be taken into the lead (queue messages carry ids, never form data)."""
+    `email#<hash>`, `idem#<key>`, `form#<digest>`. And pending work whose queue message carries ids
+    only (never personal data in SQS or its DLQ): `resub#<lead>#<submission>`, a later form of a known
+    person; `event#<lead>#<event>`, an engagement event (page, click, open) waiting to be scored."""
 
     class Meta(_Meta):
         table_name = _settings.markers_table
@@ -243,7 +244,7 @@ class MarkerModel(Model):
     lead_id = UnicodeAttribute()
     body_hash = UnicodeAttribute(null=True)
     response = JSONAttribute(null=True)
-    submission = JSONAttribute(null=True)  # resub# only: the form's fields
+    payload = JSONAttribute(null=True)  # pending work (resub#, event#): what the message points to
     expires_at = NumberAttribute(null=True)  # TTL, epoch seconds
 
 

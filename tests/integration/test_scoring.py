@@ -167,3 +167,28 @@ def test_finance_rates_creditworthiness_and_the_score_follows(aws):
     denied = graphql(gql, 'mutation($id: ID!) { setCreditworthiness(id: $id, rating: "good") }', {"id": lead_id},
                      role="sales_rep", user="anna.becker")
     assert denied["data"] is None
+
+
+def test_an_engagement_event_travels_through_the_queue_as_ids_only(aws):
+    """The page a person visited (and any properties the site sent) waits in DynamoDB; SQS and its
+    dead-letter queue see ids only. A redelivered message scores the event once."""
+    from functions.score import handler
+    from leadflow.services import engagement
+
+    lead_id = capture(COLD)
+    drain_intake(aws)
+    score_all(aws)
+    engagement.enqueue(lead_id, "page_visit", datetime.now(UTC),
+                       {"url": "https://x.de/preise?mail=tim.kurz@gmail.com", "properties": {"name": "Tim Kurz"}})
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=aws.queue_url("EngagementQueue"), MaxNumberOfMessages=10)["Messages"]
+    assert [set(json.loads(m["Body"])) for m in messages] == [{"leadId", "eventId"}]
+    assert "tim.kurz" not in messages[0]["Body"] and "Kurz" not in messages[0]["Body"]
+
+    event = sqs_event([messages[0]["Body"]])
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}  # redelivered
+    from leadflow.store.leads import timeline_of
+
+    visits = [t for t in timeline_of(lead_id) if t.event_type == "page_visit"]
+    assert len(visits) == 1 and visits[0].details["url"].startswith("https://x.de/preise")
