@@ -17,6 +17,7 @@ from leadflow.domain.consent import TokenError
 from leadflow.domain.errors import DomainError
 from leadflow.domain.submission import field_errors
 from leadflow.services import engagement, nurture
+from leadflow.services.erasure import Erased
 
 app = APIGatewayHttpResolver()
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -49,13 +50,20 @@ def _domain_error(exc: DomainError):
     return domain_error_response(exc)
 
 
+@app.exception_handler(Erased)
+def _erased(exc: Erased):
+    """A DOI or unsubscribe link of an erased person: a neutral page (nothing about the person),
+    nothing changed, nothing recorded."""
+    return _page(200, "link_inactive")
+
+
 @app.get("/t/o/<token>")
 def open_pixel(token: str):
     try:
         lead_id, step = nurture.open_token(token)
         engagement.enqueue(lead_id, "email_open", clock.now(), {"step": step})
-    except TokenError:
-        pass  # a pixel never tells anything; a bad token is just not counted
+    except (TokenError, Erased):
+        pass  # a pixel never tells anything; a bad token (or an erased person's) is just not counted
     return Response(status_code=200, content_type="image/gif", body=PIXEL,
                     headers={"Cache-Control": "no-store"})
 

@@ -46,8 +46,10 @@ def score_fields(lead: LeadModel, state: dict, now: datetime, rules: ScoringRule
 def handle_event(message: dict[str, Any]) -> str:
     """One engagement message: {leadId, type, at, eventId, details} or {leadId, type: "rescore"}.
     Returns what happened (for logs)."""
-    lead = repo.find_lead(message["leadId"])
-    if lead is None:
+    from leadflow.services.erasure import live_lead
+
+    lead = live_lead(message["leadId"])
+    if lead is None:  # erased (a message queued before the erasure): nothing is recorded
         return "gone"
     rules: ScoringRules = active_rules("scoring")
     now = clock.now()
