@@ -515,7 +515,7 @@ def click_target(token: str, target: str) -> tuple[str | None, str | None, str]:
         if erasure.is_erased(payload["lead_id"]):
             return target, None, ""
         return target, payload["lead_id"], payload.get("step", "")
-    return tracking.fallback_url, None, ""
+    return location, None, ""  # the fallback page, if it is a usable Location (domain.tracking.safe_location)
 
 
 def open_token(token: str) -> tuple[str, str]:

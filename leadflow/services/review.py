@@ -33,7 +33,8 @@ class InvalidPatch(DomainError):
 def review_queue(principal: Principal, first: int, after: str | None) -> tuple[list[LeadModel], str | None]:
     principal.require(*REVIEWERS)
     first = max(1, min(first, 100))
-    result = LeadModel.by_review.query(REVIEW_QUEUE, limit=first, last_evaluated_key=decode_cursor(after))
+    result = LeadModel.by_review.query(REVIEW_QUEUE, limit=first,
+                                       last_evaluated_key=decode_cursor(after, "by_review", REVIEW_QUEUE))
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
 
