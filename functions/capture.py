@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
@@ -10,13 +9,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import ValidationError
 
 from functions.common import domain_error_response, error_response, json_response, logger, tracer
+from functions.http_body import BodyError, body_text, json_object
 from leadflow.adapters.clock import new_id
 from leadflow.domain.errors import DomainError
 from leadflow.domain.submission import field_errors, parse_submission
+from leadflow.domain.tracking import safe_location
 from leadflow.services.capture import capture_lead
 from leadflow.settings import get_settings
 
 MAX_BODY_BYTES = 16 * 1024
+MAX_FORM_FIELDS = 100
 # Hidden form fields a person never fills in; a bot that does is answered as usual and forgotten.
 HONEYPOT_FIELDS = ("honeypot", "_gotcha")
 REDIRECT_FIELD = "redirectTo"
@@ -33,25 +35,27 @@ def _domain_error(exc: DomainError):
     return domain_error_response(exc)
 
 
+@app.exception_handler(BodyError)
+def _body_error(exc: BodyError):
+    return error_response(exc.status, exc.errors(),
+                          "submission too large" if exc.status == 413 else "body could not be read")
+
+
 @app.post("/leads")
 @tracer.capture_method
 def post_lead():
     event = app.current_event
-    raw = event.decoded_body or ""
-    if len(raw.encode()) > MAX_BODY_BYTES:
-        return error_response(413, [{"field": "body", "rule": "max_size",
-                                     "message": f"the body must be at most {MAX_BODY_BYTES} bytes"}],
-                              "submission too large")
     content_type = (event.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-    try:
-        data = _parse_body(raw, content_type)
-    except ValueError as exc:
-        return error_response(400, [{"field": "body", "rule": "syntax", "message": str(exc)}],
-                              "body could not be read")
+    data = _parse_body(body_text(event.raw_event, MAX_BODY_BYTES), content_type)
     if any(str(data.get(f) or "").strip() for f in HONEYPOT_FIELDS):
         logger.info("honeypot filled: dropped")
         return _answer(new_id(), data.get(REDIRECT_FIELD))
     redirect = data.pop(REDIRECT_FIELD, None)
+    if redirect and not safe_location(redirect):  # it would become a Location header
+        return error_response(422, [{"field": REDIRECT_FIELD, "rule": "url",
+                                     "message": "must be an absolute URL without control characters, "
+                                                "spaces or backslashes"}],
+                              "redirectTo is not a usable URL")
     if redirect and not _allowed_redirect(redirect):
         return error_response(422, [{"field": REDIRECT_FIELD, "rule": "allowed_origin",
                                      "message": "the thank-you URL must be on a configured site"}],
@@ -75,7 +79,9 @@ def _answer(lead_id: str, redirect: str | None):
     return json_response(202, {"id": lead_id})
 
 
-def _allowed_redirect(url: str) -> bool:
+def _allowed_redirect(url: object) -> bool:
+    if not safe_location(url):  # CR/LF would inject a header
+        return False
     parts = urlsplit(str(url))
     origin = f"{parts.scheme}://{parts.netloc}".lower()
     return parts.scheme in ("https", "http") and "@" not in parts.netloc and origin in {
@@ -84,20 +90,17 @@ def _allowed_redirect(url: str) -> bool:
 
 def _parse_body(raw: str, content_type: str) -> dict:
     if content_type == "application/x-www-form-urlencoded":
-        fields = parse_qs(raw, keep_blank_values=True)
+        if not raw.strip():
+            raise BodyError(400, "required", "the body is empty; send the form's fields")
+        try:
+            fields = parse_qs(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        except ValueError:
+            raise BodyError(400, "max_fields", f"a form may have at most {MAX_FORM_FIELDS} fields") from None
         data: dict = {k: (v if k in ("interests", "interests[]") else v[-1]) for k, v in fields.items()}
         if "interests[]" in data:
             data["interests"] = data.pop("interests[]")
         return data
-    if not raw.strip():
-        raise ValueError("the body is empty; send the submission as JSON")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    if not isinstance(data, dict):
-        raise ValueError("the JSON body must be an object")
-    return data
+    return json_object(raw)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -12,13 +12,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import ValidationError
 
 from functions.common import domain_error_response, error_response, json_response, logger, tracer
+from functions.http_body import BodyError, body_text, json_body
 from leadflow.adapters import clock
 from leadflow.domain.consent import TokenError
 from leadflow.domain.errors import DomainError
 from leadflow.domain.submission import field_errors
 from leadflow.services import engagement, nurture
+from leadflow.services.erasure import Erased
 
 app = APIGatewayHttpResolver()
+MAX_FORM_BYTES = 4096  # a link page's form: the token, or RFC 8058's one-click field
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
@@ -40,8 +43,15 @@ def _link_token() -> str:
     token = app.current_event.get_query_string_value("token")
     if token:
         return token
-    form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
+    try:
+        form = parse_qs(_form_text(), max_num_fields=5)
+    except ValueError:  # more fields than a link page ever sends
+        return ""
     return (form.get("token") or [""])[0]
+
+
+def _form_text() -> str:
+    return body_text(app.current_event.raw_event, MAX_FORM_BYTES)
 
 
 @app.exception_handler(DomainError)
@@ -49,13 +59,25 @@ def _domain_error(exc: DomainError):
     return domain_error_response(exc)
 
 
+@app.exception_handler(BodyError)
+def _body_error(exc: BodyError):
+    return error_response(exc.status, exc.errors(), "too large" if exc.status == 413 else "body could not be read")
+
+
+@app.exception_handler(Erased)
+def _erased(exc: Erased):
+    """A DOI or unsubscribe link of an erased person: a neutral page (nothing about the person),
+    nothing changed, nothing recorded."""
+    return _page(200, "link_inactive")
+
+
 @app.get("/t/o/<token>")
 def open_pixel(token: str):
     try:
         lead_id, step = nurture.open_token(token)
         engagement.enqueue(lead_id, "email_open", clock.now(), {"step": step})
-    except TokenError:
-        pass  # a pixel never tells anything; a bad token is just not counted
+    except (TokenError, Erased):
+        pass  # a pixel never tells anything; a bad token (or an erased person's) is just not counted
     return Response(status_code=200, content_type="image/gif", body=PIXEL,
                     headers={"Cache-Control": "no-store"})
 
@@ -75,15 +97,9 @@ def click(token: str):
 def post_event():
     from leadflow.domain.tracking import MAX_EVENT_BYTES, parse_event
 
-    raw = app.current_event.decoded_body or ""
-    if len(raw.encode()) > MAX_EVENT_BYTES:
-        return error_response(413, [{"field": "body", "rule": "max_size",
-                                     "message": f"at most {MAX_EVENT_BYTES} bytes"}], "event too large")
+    data = json_body(app.current_event.raw_event, MAX_EVENT_BYTES)
     try:
-        event = parse_event(json.loads(raw or "null"), clock.now())
-    except json.JSONDecodeError as exc:
-        return error_response(400, [{"field": "body", "rule": "syntax", "message": f"not valid JSON: {exc.msg}"}],
-                              "body could not be read")
+        event = parse_event(data, clock.now())
     except ValidationError as exc:
         errors = [e.model_dump() for e in field_errors(exc)]
         return error_response(422, errors, f"invalid event: {errors[0]['field']} {errors[0]['message']}")
@@ -132,7 +148,7 @@ def unsubscribe_page():
 @app.post("/unsubscribe")
 def unsubscribe():
     """The page's button, or the mail client's RFC 8058 `List-Unsubscribe=One-Click`."""
-    one_click = "List-Unsubscribe=One-Click" in (app.current_event.decoded_body or "")
+    one_click = "List-Unsubscribe=One-Click" in _form_text()
     try:
         lead_id = nurture.unsubscribe(_link_token(), via="list_unsubscribe" if one_click else "unsubscribe_link")
     except TokenError:

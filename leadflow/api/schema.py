@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.extensions import (
     DisableIntrospection,
@@ -46,7 +48,35 @@ class AliasLimit(MaxAliasesLimiter):
         super().__init__(max_alias_count=15)
 
 
-SECURITY_EXTENSIONS = [DepthLimit, TokenLimit, AliasLimit, AuthorizeEveryField]
+# String arguments that name a user or a queue: ids by another type (changing it would break clients).
+ID_ARGUMENTS = frozenset({"assignee", "repId", "managerId"})
+
+
+class ValidIds(SchemaExtension):
+    """Every ID argument of a root field (and the user ids in ID_ARGUMENTS) is checked by the one
+    rule (domain.ids) before the resolver runs: an empty or malformed id is an invalid_input error
+    naming the argument, never a key lookup that fails inside DynamoDB."""
+
+    def resolve(self, _next, root, info, *args: Any, **kwargs: Any):
+        if info.parent_type.name in ("Query", "Mutation") and kwargs:
+            from leadflow.domain.ids import check_id
+
+            for name, argument in info.parent_type.fields[info.field_name].args.items():
+                value = kwargs.get(name)
+                if value is None or not (name in ID_ARGUMENTS or _is_id(argument.type)):
+                    continue
+                for one in value if isinstance(value, list) else [value]:
+                    check_id(one, name)
+        return _next(root, info, *args, **kwargs)
+
+
+def _is_id(graphql_type) -> bool:
+    from graphql import get_named_type
+
+    return get_named_type(graphql_type).name == "ID"
+
+
+SECURITY_EXTENSIONS = [DepthLimit, TokenLimit, AliasLimit, AuthorizeEveryField, ValidIds]
 
 
 def error_extensions(error) -> dict[str, str]:
@@ -80,22 +110,27 @@ class ErrorCodes(SchemaExtension):
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
-    extensions: list = [*SECURITY_EXTENSIONS, ErrorCodes]
+    # Errors are masked in every stage: the local stack is attacked like production (the full
+    # error, with its traceback, is in the log)
+    extensions: list = [*SECURITY_EXTENSIONS, ErrorCodes, SafeErrors]
     if production:
-        extensions += [DisableIntrospection, SafeErrors]
+        extensions += [DisableIntrospection]
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions,
                              config=StrawberryConfig(disable_field_suggestions=production))
 
 
 def _is_internal(error) -> bool:
-    """Mask everything except errors written for the caller (domain rules, authorization, validation)."""
+    """Mask everything except errors written for the caller (domain rules, authorization, and
+    GraphQL's own about the request: syntax, validation, a variable of the wrong type). Any
+    other exception (a ValueError too: pydantic's and the codecs' are ValueErrors) is internal."""
+    from graphql import GraphQLError
     from leadflow.api.permissions import NotAuthorized
     from leadflow.domain.errors import DomainError
 
     original = getattr(error, "original_error", None)
     if original is None:  # a GraphQL validation error about the query itself
         return False
-    return not isinstance(original, (DomainError, NotAuthorized, PermissionError, ValueError))
+    return not isinstance(original, (DomainError, NotAuthorized, PermissionError, GraphQLError))
 
 
 class SafeErrors(MaskErrors):

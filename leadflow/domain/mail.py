@@ -406,7 +406,7 @@ def _page_names() -> frozenset[str]:
 
 
 PAGE_KINDS = ("doi_ask", "doi_done", "doi_already", "doi_withdrawn", "doi_expired", "unsubscribe_ask",
-              "unsubscribe_done", "link_invalid", "click_refused")
+              "unsubscribe_done", "link_invalid", "link_inactive", "click_refused")
 
 
 def render_page(kind: str, language: str | None, context: Mapping[str, Any]) -> tuple[str, str]:

@@ -93,7 +93,7 @@ def is_allowed_target(url: str, allow_list: Iterable[str], *, allow_http: bool =
     or a subdomain of one. Refuses userinfo (`https://allowed.com@evil.com`), backslashes,
     scheme-relative (`//evil.com`), javascript:/data:, control characters and whitespace,
     IDN lookalikes (compared as punycode), trailing dots, IP literals and non-default ports."""
-    if not isinstance(url, str) or not url or len(url) > MAX_URL_CHARS or _FORBIDDEN_CHARS.search(url):
+    if not safe_location(url):
         return False
     schemes = ("https", "http") if allow_http else ("https",)
     scheme, sep, _rest = url.partition("://")
@@ -122,13 +122,20 @@ def is_allowed_target(url: str, allow_list: Iterable[str], *, allow_http: bool =
     return any(host == domain or host.endswith("." + domain) for domain in allowed)
 
 
+def safe_location(url: object) -> bool:
+    """Whether a URL may go into a Location header at all: a string of at most MAX_URL_CHARS
+    with no control character (CR/LF would inject a header), no whitespace, no backslash. The
+    one rule for every redirect (tracked clicks, their fallback page, capture's redirectTo)."""
+    return isinstance(url, str) and 0 < len(url) <= MAX_URL_CHARS and not _FORBIDDEN_CHARS.search(url)
+
+
 def click_redirect(payload: Mapping[str, Any], allow_list: Iterable[str], fallback_url: str | None, *,
                    allow_http: bool = False) -> str | None:
     """Where `GET /t/c/{token}` redirects: the token's target if allowed now, else the fallback."""
     target = payload.get("url")
     if isinstance(target, str) and is_allowed_target(target, allow_list, allow_http=allow_http):
         return target
-    return fallback_url
+    return fallback_url if safe_location(fallback_url) else None
 
 
 # --------------------------------------------------------------------------- link rewriting

@@ -14,6 +14,7 @@ from leadflow.adapters import clock, queues
 from leadflow.domain.enrichment import interest_areas, with_areas
 from leadflow.domain.errors import Forbidden
 from leadflow.domain.tracking import EngagementEventIn
+from leadflow.services import erasure
 from leadflow.services.rulesets import active_rules
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
@@ -46,20 +47,24 @@ def visited_interest_fields(lead: LeadModel, details: dict[str, Any]) -> dict[st
 
 
 def _visitor_lead(visitor_id: str) -> str | None:
+    """The lead a visitor joined with their form, or the erased lead they were."""
     try:
         return MarkerModel.get(f"visitor#{visitor_id}", consistent_read=True).lead_id
     except DoesNotExist:
-        return None
+        return erasure.buried_visitor_lead(visitor_id)
 
 
 def record_site_event(event: EngagementEventIn) -> str:
-    """Returns "lead" when it went to a known lead's timeline, "visitor" when it waits."""
+    """Returns "lead" when it went to a known lead's timeline, "visitor" when it waits, "none"
+    when the visitor was a person since erased (nothing is recorded)."""
     sites = active_rules("sites")
     site = sites.site(event.site_key)
     if site is None:
         raise Forbidden("unknown siteKey: it is not the key of a site in the sites rule set", field="siteKey")
     details = {"url": event.url, "site": site.name, **({"properties": event.properties} if event.properties else {})}
     lead_id = _visitor_lead(event.visitor_id)
+    if lead_id and erasure.is_erased(lead_id):
+        return "none"
     if lead_id:
         enqueue(lead_id, event.type.value, event.occurred_at, details)
         return "lead"

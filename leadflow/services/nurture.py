@@ -47,6 +47,7 @@ from leadflow.domain.journeys import (
     run_key,
     select_journey,
 )
+from leadflow.services import erasure
 from leadflow.services.rulesets import active_rules
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
@@ -70,6 +71,14 @@ def _secret() -> bytes:
 def _verify_keys() -> tuple[bytes, ...]:
     """Every key a link may have been signed with: the current one and the previous one."""
     return link_keys.keys().link_keys
+
+
+def _link(token: str, purpose: str, now: datetime) -> dict[str, Any]:
+    """A mail link's payload: TokenError if it is not one of ours (or expired), erasure.Erased if
+    its person was erased (the link then changes nothing and records nothing)."""
+    payload = verify_token(token, _verify_keys(), now, purpose=purpose)
+    erasure.check_not_erased(payload["lead_id"])
+    return payload
 
 
 def _url(path: str, **query: str) -> str:
@@ -188,8 +197,8 @@ def _send_doi(lead: LeadModel, record: ConsentRecord, now: datetime) -> ConsentR
 
 
 def _doi_record(token: str, now: datetime) -> tuple[dict[str, Any], ConsentRecord | None, int | None]:
-    """The DOI link's payload and the consent record it confirms (None: the lead was erased)."""
-    payload = verify_token(token, _verify_keys(), now, purpose="doi")
+    """The DOI link's payload and the consent record it confirms (None: no longer in the ledger)."""
+    payload = _link(token, "doi", now)
     ledger, _, version = _ledger(payload["lead_id"])
     record = next((r for r in ledger.records if r.record_id == payload.get("record_id")), None)
     return payload, record, version
@@ -208,7 +217,7 @@ def _doi_state(record: ConsentRecord | None, now: datetime) -> str:
 def doi_state(token: str) -> tuple[str, str | None]:
     """What the DOI link would do now, changing nothing (GET: a page with a button):
     (pending | confirmed | withdrawn | expired | gone, the language of the consent). A bad token
-    raises a TokenError."""
+    raises a TokenError, the link of an erased person erasure.Erased."""
     now = clock.now()
     _, record, _ = _doi_record(token, now)
     return _doi_state(record, now), record.language if record else None
@@ -260,7 +269,7 @@ def lead_language(lead_id: str) -> str | None:
 
 def unsubscribe_lead(token: str) -> str:
     """Checks an unsubscribe link without using it (GET: a page with a button). Returns the lead id."""
-    return verify_token(token, _verify_keys(), clock.now(), purpose="unsubscribe")["lead_id"]
+    return _link(token, "unsubscribe", clock.now())["lead_id"]
 
 
 def link_page(kind: str, language: str | None, token: str = "") -> str:
@@ -279,12 +288,14 @@ def unsubscribe_url(lead_id: str, ttl_days: int) -> str:
 def unsubscribe(token: str, *, via: str) -> str:
     """Withdraw every marketing consent and stop the journey now. Idempotent. Returns the lead id."""
     now = clock.now()
-    payload = verify_token(token, _verify_keys(), now, purpose="unsubscribe")
+    payload = _link(token, "unsubscribe", now)
     withdraw_all(payload["lead_id"], via=via, now=now)
     return payload["lead_id"]
 
 
 def withdraw_all(lead_id: str, *, via: str, now: datetime | None = None) -> None:
+    if erasure.is_erased(lead_id):  # nothing to withdraw, and no journey state to start for it
+        return
     now = now or clock.now()
     for _ in range(5):
         ledger, _, version = _ledger(lead_id)
@@ -307,6 +318,8 @@ def withdraw_all(lead_id: str, *, via: str, now: datetime | None = None) -> None
 
 def mark_address(lead_id: str, status: str) -> None:
     """SES said the address bounced or the person complained: no more mail to it."""
+    if erasure.is_erased(lead_id):
+        return
     if status == "complained":
         withdraw_all(lead_id, via="complaint")
 
@@ -344,7 +357,7 @@ def _change_state(lead_id: str, change: Callable[[dict[str, Any]], Any], *, crea
 def _note(lead_id: str, kind: str, reason: str) -> None:
     from leadflow.services import lifecycle
 
-    lead = repo.find_lead(lead_id)
+    lead = erasure.live_lead(lead_id)
     if lead is not None:
         try:
             lifecycle.record(lead, kind=kind, actor="system:nurture", reason=reason)
@@ -486,7 +499,8 @@ def click_target(token: str, target: str) -> tuple[str | None, str | None, str]:
     """Where a tracked link goes: (location, lead id, step id). The click counts (a lead id) only
     when the target is allowed and is the one the token was made for. Anything refused (target
     not on the allow list or not this link's, token invalid or expired) goes uncounted to
-    `tracking.fallback_url`, our own page; without one the location is None (the caller says 403)."""
+    `tracking.fallback_url`, our own page; without one the location is None (the caller says 403).
+    The link of an erased person still goes to its target, uncounted (no lead id)."""
     from leadflow.domain.tracking import click_redirect
 
     tracking = _book().settings.tracking
@@ -498,12 +512,15 @@ def click_target(token: str, target: str) -> tuple[str | None, str | None, str]:
     location = click_redirect({"url": target} if mine else {}, tracking.allowed_domains, tracking.fallback_url,
                               allow_http=tracking.allow_http)
     if mine and location == target:
+        if erasure.is_erased(payload["lead_id"]):
+            return target, None, ""
         return target, payload["lead_id"], payload.get("step", "")
-    return tracking.fallback_url, None, ""
+    return location, None, ""  # the fallback page, if it is a usable Location (domain.tracking.safe_location)
 
 
 def open_token(token: str) -> tuple[str, str]:
-    payload = verify_token(token, _verify_keys(), clock.now(), purpose="open")
+    """(lead id, step) of an open pixel; TokenError or erasure.Erased when it must not count."""
+    payload = _link(token, "open", clock.now())
     return payload["lead_id"], payload.get("step", "")
 
 

@@ -11,7 +11,7 @@ from leadflow.adapters.keys import hash_key
 from leadflow.domain.controlling import COUNTED_DETAILS, reason_code
 from leadflow.domain.lifecycle import SIDE_EXITS, Stage
 from leadflow.domain.submission import email_marker
-from leadflow.services import lifecycle
+from leadflow.services import erasure, lifecycle
 from leadflow.services.qualify import contact_keys
 from leadflow.store import directory, nurture
 from leadflow.store import leads as repo
@@ -72,6 +72,8 @@ def _delete_markers(lead: LeadModel) -> int:
         if marker is not None and marker.lead_id == lead.lead_id:
             marker.delete()
             count += 1
+    if lead.visitor_id:  # their cookie's later events are dropped (services.erasure), not kept anonymously
+        erasure.bury_visitor(lead.visitor_id, lead.lead_id)
     return count
 
 

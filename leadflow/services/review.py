@@ -34,10 +34,11 @@ class InvalidPatch(DomainError):
 def review_queue(principal: Principal, first: int, after: str | None) -> tuple[list[LeadModel], str | None]:
     principal.require(*REVIEWERS)
     first = max(1, min(first, 100))
+    cursor = decode_cursor(after, "by_review", REVIEW_QUEUE)
     if principal.role is Role.SALES_MANAGER:  # a lead of another team in review is not theirs to see
         return visible_page(principal, LeadModel.by_review.query(
-            REVIEW_QUEUE, last_evaluated_key=decode_cursor(after), page_size=first), first, "by_review")
-    result = LeadModel.by_review.query(REVIEW_QUEUE, limit=first, last_evaluated_key=decode_cursor(after))
+            REVIEW_QUEUE, last_evaluated_key=cursor, page_size=first), first, "by_review")
+    result = LeadModel.by_review.query(REVIEW_QUEUE, limit=first, last_evaluated_key=cursor)
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
 

@@ -70,7 +70,8 @@ def my_leads(principal: Principal, stage: Stage | None, first: int, after: str |
         owner = rep_id
     condition = LeadModel.owner_sort.startswith(f"{stage.value}#") if stage else None
     result = LeadModel.by_owner.query(owner, condition, scan_index_forward=False, limit=max(1, min(first, 100)),
-                                      last_evaluated_key=decode_cursor(after))
+                                      last_evaluated_key=decode_cursor(after, "by_owner", owner,
+                                                                       f"{stage.value}#" if stage else None))
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
 
@@ -95,7 +96,7 @@ def team_queue(principal: Principal, first: int, after: str | None, manager_id: 
     principal.require(*MANAGERS)
     manager = manager_id if (manager_id and principal.role is Role.ADMIN) else principal.user_id
     result = LeadModel.by_manager_queue.query(manager, limit=max(1, min(first, 100)),
-                                              last_evaluated_key=decode_cursor(after))
+                                              last_evaluated_key=decode_cursor(after, "by_manager_queue", manager))
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
 

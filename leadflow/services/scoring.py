@@ -46,6 +46,8 @@ def score_fields(lead: LeadModel, state: dict, now: datetime, rules: ScoringRule
 def handle_event(message: dict[str, Any]) -> str:
     """One engagement message: {leadId, eventId} (the event waits in DynamoDB, see
     services.engagement.enqueue) or {leadId, type: "rescore"}. Returns what happened (for logs)."""
+    from leadflow.services.erasure import live_lead
+
     if "eventId" in message and "type" not in message:
         pending = repo.pending("event", message["leadId"], message["eventId"])
         if pending is None:
@@ -53,8 +55,8 @@ def handle_event(message: dict[str, Any]) -> str:
         outcome = handle_event({**pending, "leadId": message["leadId"], "eventId": message["eventId"]})
         repo.drop_pending("event", message["leadId"], message["eventId"])
         return outcome
-    lead = repo.find_lead(message["leadId"])
-    if lead is None:
+    lead = live_lead(message["leadId"])
+    if lead is None:  # erased (a message queued before the erasure): nothing is recorded
         return "gone"
     rules: ScoringRules = active_rules("scoring")
     now = clock.now()

@@ -20,7 +20,8 @@ from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
 from leadflow.domain.controlling import CounterUpdate
-from leadflow.domain.errors import ConcurrentUpdate, no_such_lead
+from leadflow.domain.errors import ConcurrentUpdate, InvalidInput, no_such_lead
+from leadflow.domain.json_input import parse_json
 from leadflow.store.models import (
     CounterModel,
     HistoryModel,
@@ -236,15 +237,45 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+MAX_CURSOR_CHARS = 2048
+PAGED_INDEXES = ("by_stage", "by_review", "by_owner", "by_manager_queue", "by_intake_pending", "by_sla_due")
+
+
+def _index_keys(index_name: str) -> tuple[frozenset[str], str]:
+    """(every key name a cursor of that index holds, the name of the index's partition key)."""
+    attributes = getattr(LeadModel, index_name).Meta.attributes.values()
+    partition = next(a.attr_name for a in attributes if a.is_hash_key)
+    return frozenset({"lead_id", *(a.attr_name for a in attributes)}), partition
+
+
+def decode_cursor(cursor: str | None, index_name: str | None = None, partition: str | None = None,
+                  sort_prefix: str | None = None) -> dict[str, Any] | None:
+    """The key a page continues after: exactly what encode_cursor made for a query on that index
+    (the table key and the index's keys, each a non-empty string) and, when given, inside this
+    query (its partition value, its sort key prefix); DynamoDB would answer anything else with a
+    ValidationException. The one place a cursor is judged: InvalidInput naming `after` otherwise."""
     if not cursor:
         return None
+    refused = InvalidInput("not a cursor this API returned for this list; pass endCursor (or an edge's "
+                           "cursor) unchanged", field="after")
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_CHARS:
+        raise refused
     try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
-        raise ValueError("after: not a cursor this API returned") from None
-    if not isinstance(value, dict):
-        raise ValueError("after: not a cursor this API returned")
+        text = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
+        value = parse_json(text, field="after", max_depth=2)
+    except (ValueError, InvalidInput):  # not base64 (binascii.Error), not UTF-8, not a JSON object
+        raise refused from None
+    if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and 0 < len(v["S"]) <= 1024
+               for v in value.values()):
+        raise refused
+    shapes = [_index_keys(index_name)] if index_name else [_index_keys(name) for name in PAGED_INDEXES]
+    shape = next((s for s in shapes if s[0] == frozenset(value)), None)
+    if shape is None or (partition is not None and value[shape[1]]["S"] != partition):
+        raise refused
+    if sort_prefix is not None:
+        sort_key = next(name for name in shape[0] - {"lead_id", shape[1]})
+        if not value[sort_key]["S"].startswith(sort_prefix):
+            raise refused
     return value
 
 
@@ -260,7 +291,7 @@ def index_cursor(item: LeadModel, index_name: str) -> str:
 def leads_in_stage(stage: str, first: int, after: str | None) -> tuple[list[LeadModel], str | None]:
     """One page of the leads in a stage, newest first, through the by_stage index."""
     result = LeadModel.by_stage.query(
-        stage, scan_index_forward=False, limit=first, last_evaluated_key=decode_cursor(after),
+        stage, scan_index_forward=False, limit=first, last_evaluated_key=decode_cursor(after, "by_stage", stage),
     )
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
@@ -268,7 +299,8 @@ def leads_in_stage(stage: str, first: int, after: str | None) -> tuple[list[Lead
 
 def stage_pages(stage: str, after: str | None, page_size: int):
     """The leads in a stage, newest first, read lazily page by page (for a caller that filters)."""
-    return LeadModel.by_stage.query(stage, scan_index_forward=False, last_evaluated_key=decode_cursor(after),
+    return LeadModel.by_stage.query(stage, scan_index_forward=False,
+                                    last_evaluated_key=decode_cursor(after, "by_stage", stage),
                                     page_size=page_size)
 
 
