@@ -274,9 +274,11 @@ def _assert_same_predictions(model, rows):
         [f.feature for f in p.factors] for p in model.predict(rows[:50], top=5)]
 
 
-def test_the_pure_python_predictor_gives_the_numpy_prediction(trained):
-    model, rows, _ = trained
-    assert model.trees is not None and model.blend < 1.0  # both learners take part
+@pytest.mark.parametrize("blend", [0.0, 0.5])
+def test_the_pure_python_predictor_gives_the_numpy_prediction(blend):
+    rows, labels = synthetic_leads()
+    model = train(rows, labels, TrainOptions(exclude=frozenset({"lead_id"}), blend_weights=(blend,)))
+    assert model.trees is not None and model.blend == blend  # trees only, and both learners
     fresh, _ = synthetic_leads(800, seed=99)
     _assert_same_predictions(model, _odd_rows(rows + fresh))
 
