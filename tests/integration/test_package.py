@@ -21,6 +21,7 @@ LIMIT_MB = 50
 ZIP_EPOCH = 315532800  # 1980-01-01: the date `sam deploy` gives every file in the zip
 # numpy where a model is trained only: the score function applies it in pure Python.
 NUMPY_FUNCTIONS = {"TrainFunction"}
+HTTP_FUNCTIONS = {"CaptureFunction", "TrackFunction"}  # API Gateway resolvers (GraphQL runs on Mangum)
 RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 
@@ -64,6 +65,8 @@ def test_the_artifact_imports_its_handler_beside_only_the_runtimes_boto3(built, 
     outside = {n: f for n, f in files.items()
                if not f.startswith((str(artifact), str(runtime))) and "/lib/python3." not in f}
     assert outside == {}, f"imported from outside the artifact and the runtime: {outside} ({stdlib})"
+    if name not in HTTP_FUNCTIONS:  # Powertools' HTTP resolvers (all of them) only where HTTP is answered
+        assert not [n for n in files if n.startswith("aws_lambda_powertools.event_handler")], name
     for name_ in RUNTIME_DISTRIBUTIONS:
         if name_ in files:
             assert files[name_].startswith(str(runtime)), f"{name_} must come from the runtime, not the artifact"
