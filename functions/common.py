@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import Response, content_types
 
 from leadflow.domain.errors import Conflict, DomainError, Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
 
 logger = Logger()  # structured JSON; log ids, never emails or phone numbers
 tracer = Tracer()
@@ -54,6 +56,10 @@ _STATUS = {Conflict: 409, NotFound: 404, Forbidden: 403}
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    # imported here: only the HTTP functions answer with it (and import it themselves), so the
+    # GraphQL, SQS and scheduled functions do not load Powertools' resolvers at their cold start
+    from aws_lambda_powertools.event_handler import Response, content_types
+
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
                     body=json.dumps(body), headers=headers or {})
 

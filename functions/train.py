@@ -10,7 +10,8 @@ import os
 
 from functions.common import logger, tracer
 from leadflow.adapters import clock
-from leadflow.services.predictive import RESCORE_LIMIT, rescore_predictions, train_and_maybe_activate
+from leadflow.services.predictive import RESCORE_LIMIT, rescore_predictions
+from leadflow.services.predictive_training import train_and_maybe_activate
 
 
 @logger.inject_lambda_context

@@ -65,10 +65,12 @@ JUNK_SUFFIXES = (".pyi", ".h", ".c", ".pxd", ".pyx", ".cpp", ".hpp")
 # accidental import fails loudly instead of shipping 19 MB to every function.
 PRUNE = ("phonenumbers/geodata", "phonenumbers/carrierdata", "phonenumbers/tzdata",
          "phonenumbers/geocoder.py", "phonenumbers/carrier.py", "phonenumbers/timezone.py",
-         # numpy's build and test tools, and submodules numpy loads lazily that our code never uses
-         # (it uses linalg and random)
+         # numpy's build and test tools, and submodules numpy loads lazily that training never uses:
+         # it uses linalg and numpy.ma (np.quantile -> np.unique -> np.ma.is_masked), not random
+         # (2.9 MB; its subsamples come from gbm._uniform); the train function's artifact test
+         # trains a model in the artifact
          "numpy/f2py", "numpy/distutils", "numpy/_pyinstaller", "numpy/testing", "numpy/fft",
-         "numpy/polynomial", "numpy/ma",
+         "numpy/polynomial", "numpy/random", "numpy/typing",
          # translations of holiday names (4.7 MB): SLA deadlines use the dates only; without them
          # holidays falls back to the native names (gettext fallback)
          "holidays/locale",
@@ -76,7 +78,8 @@ PRUNE = ("phonenumbers/geodata", "phonenumbers/carrierdata", "phonenumbers/tzdat
          "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js",
          "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui.min.css")
 # numpy's own test extensions (for its test suite; nothing imports them)
-PRUNE_GLOBS = ("numpy/_core/_simd.*.so", "numpy/_core/_*_tests.*.so")
+PRUNE_GLOBS = ("numpy/_core/_simd.*.so", "numpy/_core/_*_tests.*.so",
+               "numpy/linalg/lapack_lite.*.so")  # numpy.linalg uses _umath_linalg (with OpenBLAS)
 GLIBC = {"python3.11": 26, "python3.12": 34, "python3.13": 34}  # Amazon Linux 2 / 2023
 
 
@@ -368,13 +371,15 @@ def _clean(root: Path) -> None:
 
 
 def _strip(root: Path, fn: Function) -> None:
-    """Debug information out of native extensions that wheels ship unstripped (PyYAML, wrapt):
-    megabytes nobody reads on Lambda. Only where this machine's strip understands the binaries."""
+    """Debug information and the static symbol tables out of native extensions and the libraries
+    they load (PyYAML, wrapt, numpy and its OpenBLAS: 1.4 MB): nobody reads them on Lambda; the
+    dynamic symbols the loader needs stay (--strip-unneeded, as distributions strip shared
+    libraries). Only where this machine's strip understands the binaries."""
     machine = "aarch64" if fn.architecture == "arm64" else "x86_64"
     if shutil.which("strip") is None or os.uname().machine != machine:
         return
-    for path in root.rglob("*.so"):
-        subprocess.run(["strip", "--strip-debug", str(path)], check=False, capture_output=True)
+    for path in [*root.rglob("*.so"), *root.rglob("*.so.*")]:
+        subprocess.run(["strip", "--strip-unneeded", str(path)], check=False, capture_output=True)
 
 
 def _compile(python: str, *roots: Path, legacy: bool = False) -> None:

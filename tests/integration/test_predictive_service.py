@@ -45,6 +45,7 @@ def predictive(aws):
 @needs_dataset
 def test_import_train_activate_predict_and_keep_the_better_model(aws, predictive):
     from functions.train import handler
+    from leadflow.services import predictive_training as training
     from leadflow.store import config as store
     from leadflow.store.leads import get_lead, history_of
     from leadflow.store.models import LeadModel
@@ -102,7 +103,7 @@ def test_import_train_activate_predict_and_keep_the_better_model(aws, predictive
     # newer outcomes arrive: the candidate replaces the active model only if not worse on them
     second = import_rows(header, rows[1500:2000])
     assert second.imported == 500
-    retrained = predictive.train_and_maybe_activate(datetime.now(UTC))
+    retrained = training.train_and_maybe_activate(datetime.now(UTC))
     # validated on the newest 20 % of the 2,000 outcomes, all after the active model's training mark
     assert retrained["trained"] and retrained["validation"]["rows"] == 400
     candidate, active = retrained["validation"]["auc"], retrained["active_validation"]["auc"]
@@ -114,8 +115,10 @@ def test_import_train_activate_predict_and_keep_the_better_model(aws, predictive
 def test_a_model_too_large_for_one_item_falls_back_to_logistic_only(aws, predictive, monkeypatch):
     header, rows = read_dataset()
     import_rows(header, rows[:600])
-    monkeypatch.setattr(predictive, "MAX_DOCUMENT_BYTES", 25_000)
-    summary = predictive.train_and_maybe_activate(datetime.now(UTC))
+    from leadflow.services import predictive_training
+
+    monkeypatch.setattr(predictive_training, "MAX_DOCUMENT_BYTES", 25_000)
+    summary = predictive_training.train_and_maybe_activate(datetime.now(UTC))
     assert summary["activated"] and summary["trees"] is False, summary
     version, model = predictive.active_model(fresh=True)
     assert version == 1 and model.trees is None

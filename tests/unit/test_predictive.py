@@ -239,6 +239,64 @@ def test_serialisation_round_trip_gives_identical_predictions(trained):
     np.testing.assert_array_equal(model.predict_proba(rows), again.predict_proba(rows))
 
 
+def _odd_rows(rows: list[dict]) -> list[dict]:
+    """Rows a live lead may bring: unseen levels, junk and extreme numbers, odd spellings, missing
+    and unknown columns."""
+    odd = [
+        {"source": "Telepathy", "visits": "1,000", "seconds": "$1e9", "plan": " pro "},
+        {"source": "  referral ", "visits": "-3", "seconds": "n/a", "plan": None},
+        {"source": None, "visits": "abc", "seconds": "-1e12", "plan": "SELECT", "unknown": "x"},
+        {},
+        {"visits": 2, "seconds": 900.0, "plan": float("nan"), "source": "GOOGLE"},
+        {"visits": "0", "seconds": "0", "source": "Chat", "plan": "Basic"},
+    ]
+    return odd + rows
+
+
+def _assert_same_predictions(model, rows):
+    from leadflow.domain.prediction import Predictor
+
+    pure = Predictor.from_dict(json.loads(json.dumps(model.to_dict())))  # what the score function reads
+    expected = model.predict(rows, top=None)
+    got = pure.predict(rows, top=None)
+    assert len(got) == len(expected) == len(rows)
+    for e, g in zip(expected, got):
+        assert g.probability == pytest.approx(e.probability, abs=1e-9)
+        assert g.logit == pytest.approx(e.logit, abs=1e-9)
+        assert g.intercept == pytest.approx(e.intercept, abs=1e-9)
+        assert [f.value for f in sorted(g.factors, key=lambda f: f.feature)] == [
+            f.value for f in sorted(e.factors, key=lambda f: f.feature)]
+        for gf, ef in zip(g.factors, e.factors):  # same order, except between (near) ties
+            assert gf.feature == ef.feature or abs(abs(gf.contribution) - abs(ef.contribution)) < 1e-9
+            assert abs(gf.contribution) == pytest.approx(abs(ef.contribution), abs=1e-9)
+    np.testing.assert_allclose(pure.predict_proba(rows), model.predict_proba(rows), rtol=0, atol=1e-9)
+    assert [[f.feature for f in p.factors] for p in pure.predict(rows[:50], top=5)] == [
+        [f.feature for f in p.factors] for p in model.predict(rows[:50], top=5)]
+
+
+@pytest.mark.parametrize("blend", [0.0, 0.5])
+def test_the_pure_python_predictor_gives_the_numpy_prediction(blend):
+    rows, labels = synthetic_leads()
+    model = train(rows, labels, TrainOptions(exclude=frozenset({"lead_id"}), blend_weights=(blend,)))
+    assert model.trees is not None and model.blend == blend  # trees only, and both learners
+    fresh, _ = synthetic_leads(800, seed=99)
+    _assert_same_predictions(model, _odd_rows(rows + fresh))
+
+
+def test_the_pure_python_predictor_gives_the_numpy_prediction_of_a_logistic_only_model():
+    rows, labels = synthetic_leads(600, seed=3)
+    model = train(rows, labels, TrainOptions(exclude=frozenset({"lead_id"}), use_trees=False))
+    assert model.trees is None
+    _assert_same_predictions(model, _odd_rows(rows))
+
+
+def test_the_pure_python_predictor_refuses_other_formats():
+    from leadflow.domain.prediction import Predictor
+
+    with pytest.raises(ValueError, match="not a leadflow.predictive/1 model"):
+        Predictor.from_dict({"format": "something/else"})
+
+
 def test_from_dict_rejects_other_formats():
     with pytest.raises(ValueError):
         Model.from_dict({"format": "something/else"})

@@ -35,59 +35,22 @@ from itertools import pairwise
 
 import numpy as np
 
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nil"})
-MISSING_LEVEL = "(missing)"
-OTHER_LEVEL = "(other)"
-# keys of the special levels: level_key() never yields a leading NUL, so no real value collides
-MISSING_KEY = "\x00missing"
-OTHER_KEY = "\x00other"
+from leadflow.domain.prediction import (  # how values are read: one place, shared with the scorer
+    CATEGORICAL,
+    MISSING_KEY,
+    MISSING_LEVEL,
+    NUMERIC,
+    OTHER_KEY,
+    OTHER_LEVEL,
+    describe,
+    is_missing,
+    level_key,
+    parse_number,
+)
+from leadflow.domain.prediction import fmt as _fmt
 
 # 2024-01-31, 31/01/2024, 1.31.24, optionally followed by a time
 DATE_LIKE = re.compile(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\S.*)?\s*$")
-
-THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
-
-CATEGORICAL = "categorical"
-NUMERIC = "numeric"
-
-
-def is_missing(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return str(value).strip().casefold() in MISSING_TOKENS
-
-
-def level_key(value: object) -> str:
-    """How categorical values are matched: case and runs of white space do not count."""
-    return " ".join(str(value).replace("\x00", "").split()).casefold()
-
-
-def parse_number(value: object) -> float | None:
-    """A finite float, or None when the value is missing or not a number."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        out = float(value)
-        return out if math.isfinite(out) else None
-    text = str(value).strip().replace("_", "")
-    if not text or text.casefold() in MISSING_TOKENS:
-        return None
-    try:
-        out = float(text)
-    except ValueError:
-        # "$1,200", "12.5%", "-3,000.50": a currency sign, a percent sign, thousands separators
-        bare = text.lstrip("$€£").rstrip("%").strip()
-        if THOUSANDS.fullmatch(bare):
-            bare = bare.replace(",", "")
-        try:
-            out = float(bare)
-        except ValueError:
-            return None
-    return out if math.isfinite(out) else None
 
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
@@ -197,15 +160,7 @@ class ColumnEncoding:
 
     def describe(self, value: object) -> str:
         """The value as a sales rep should read it in a factor."""
-        if is_missing(value):
-            return MISSING_LEVEL
-        if self.kind == CATEGORICAL:
-            key = level_key(value)
-            if key in self.keys:
-                return self.levels[self.keys.index(key)]
-            return f"{' '.join(str(value).split())} {OTHER_LEVEL}" if OTHER_KEY in self.keys else str(value)
-        num = parse_number(value)
-        return MISSING_LEVEL if num is None else _fmt(num)
+        return describe(self.kind, self.levels, self.keys, value)
 
     # -- serialisation ----------------------------------------------------
     def to_dict(self) -> dict:
@@ -244,16 +199,6 @@ class ColumnEncoding:
             has_missing=bool(d["has_missing"]),
             tree_edges=[float(e) for e in d.get("tree_edges", [])],
         )
-
-
-def _fmt(x: float) -> str:
-    if x == math.inf:
-        return "inf"
-    if x == -math.inf:
-        return "-inf"
-    if float(x).is_integer():
-        return str(int(x))
-    return f"{x:.4g}"
 
 
 def _rank(a: np.ndarray) -> np.ndarray:

@@ -26,8 +26,11 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from leadflow.domain.prediction import FORMAT, Factor, Prediction  # what scoring returns, numpy or not
 
 from .features import CATEGORICAL, Encoder, EncoderOptions, fit_encoder
 from .gbm import TreeEnsemble, TreeOptions, fit_trees
@@ -35,7 +38,8 @@ from .labels import PredictiveDataError, chronological_order, jsonable_order_val
 from .logistic import fit_logistic, sigmoid
 from .metrics import log_loss, roc_auc
 
-FORMAT = "leadflow.predictive/1"
+if TYPE_CHECKING:
+    from leadflow.domain.prediction import Predictor
 
 
 @dataclass
@@ -53,21 +57,6 @@ class TrainOptions:
     trees: TreeOptions = field(default_factory=TreeOptions)
     encoder: EncoderOptions = field(default_factory=EncoderOptions)
     progress: Callable[[str], None] | None = None
-
-
-@dataclass(frozen=True)
-class Factor:
-    feature: str  # input column
-    value: str  # the lead's value as shown to a rep
-    contribution: float  # log-odds, against the average training lead
-
-
-@dataclass(frozen=True)
-class Prediction:
-    probability: float
-    logit: float
-    intercept: float
-    factors: list[Factor]
 
 
 def _recency_weights(n: int, half_life: float | None) -> np.ndarray:
@@ -352,7 +341,7 @@ class TrainingOutcome:
     reason: str
 
 
-def evaluate(model: Model, rows: list[dict], labels: Sequence[int]) -> dict:
+def evaluate(model: Model | Predictor, rows: list[dict], labels: Sequence[int]) -> dict:
     y = _check_labels(labels)
     p = model.predict_proba(rows)
     return {"rows": len(rows), "auc": _safe_auc(y, p), "log_loss": log_loss(y, p) if len(y) else float("nan")}
@@ -362,7 +351,7 @@ def fit_and_validate(
     rows: list[dict],
     labels: Sequence[int | None],
     order: Sequence[object],
-    active: Model | None = None,
+    active: Model | Predictor | None = None,
     options: TrainOptions | None = None,
     validation_fraction: float = 0.2,
     tolerance: float = 0.0,
