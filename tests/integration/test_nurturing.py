@@ -257,8 +257,8 @@ def test_bounce_stops_mail_to_the_address(aws):
     assert journey_state(lead_id)[0]["email_status"] == "bounced"
 
 
-def test_postal_step_for_the_60_plus_segment_becomes_a_task(aws):
-    from functions.graphql_api import handler as gql
+def publish_letter_journey() -> None:
+    """A journey whose one step writes a letter at once: the letter becomes a task."""
     from leadflow.services import config
 
     book = config.load_file("journeys")
@@ -266,6 +266,12 @@ def test_postal_step_for_the_60_plus_segment_becomes_a_task(aws):
                          "steps": [{"id": "letter", "delay": "PT0H", "channel": ["postal"],
                                     "content": "warehouse/checklist", "after": "entry"}]}]
     config.publish("journeys", book, author="admin-1")
+
+
+def test_postal_step_for_the_60_plus_segment_becomes_a_task(aws):
+    from functions.graphql_api import handler as gql
+
+    publish_letter_journey()
     lead_id = capture({**GENUINE, "consent": {"purposes": ["post"], "textVersion": "v1"}})
     drain_intake(aws)
     sweep()
@@ -345,11 +351,7 @@ def test_reps_and_managers_see_and_complete_only_tasks_of_their_leads(aws):
     from leadflow.store.leads import get_lead
     from tests.integration.test_routing_sales import TWO_TEAMS, route
 
-    book = config.load_file("journeys")
-    book["journeys"] = [{"id": "letters", "name": "Letters", "default": True, "entry": {},
-                         "steps": [{"id": "letter", "delay": "PT0H", "channel": ["postal"],
-                                    "content": "warehouse/checklist", "after": "entry"}]}]
-    config.publish("journeys", book, author="admin-1")
+    publish_letter_journey()
     config.publish("routing", TWO_TEAMS, author="admin-1")
     post = {"consent": {"purposes": ["post"], "textVersion": "v1"}}
     north = capture({**GENUINE, **post})  # Hamburg: team north
