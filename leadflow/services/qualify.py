@@ -168,14 +168,14 @@ def _matches(lead: LeadModel, keys: dedup.ContactKeys, domain: str | None) -> di
     possible, possible_by = None, None
     if not duplicate:
         for other_id in other_leads(keys.phone):
-            other = live_lead(other_id)
+            other = surviving_lead(other_id)
             if other is not None and other.lead_id != lead.lead_id and other.quality != Quality.IMPLAUSIBLE.value:
                 possible, possible_by = other.lead_id, "phone"
                 break
     if keys.name_company and not duplicate and not possible:
         me_data = {"first_name": lead.first_name, "last_name": lead.last_name, "company": lead.company}
         for other_id in other_leads(keys.name_company):
-            other = live_lead(other_id)
+            other = surviving_lead(other_id)
             if other is None or other.lead_id == lead.lead_id or other.quality == Quality.IMPLAUSIBLE.value:
                 continue  # a junk record is nobody to compare with
             if dedup.same_person(me_data, {"first_name": other.first_name, "last_name": other.last_name,
@@ -186,8 +186,9 @@ def _matches(lead: LeadModel, keys: dedup.ContactKeys, domain: str | None) -> di
             "account": account}
 
 
-def live_lead(lead_id: str) -> LeadModel | None:
-    """The lead, or the lead it was merged into (a merged submission is a closed record)."""
+def surviving_lead(lead_id: str) -> LeadModel | None:
+    """The lead, or the lead it was merged into (a merged submission is a closed record). Not
+    services.erasure.live_lead, which answers whether a lead may still record anything."""
     lead = repo.find_lead(lead_id)
     for _ in range(5):
         if lead is None or not lead.merged_into:
@@ -215,7 +216,7 @@ def _customer_fields(matches: dict[str, Any]) -> dict[str, Any]:
 def _merge_into(lead: LeadModel, target_id: str, fields: dict[str, Any], reasons: list[dict]) -> str:
     """The same email again: this submission goes into the older lead (judged like a new request),
     and is itself retired."""
-    target = live_lead(target_id)
+    target = surviving_lead(target_id)
     if target is None:
         directory.remove_refs([k for k in contact_keys(lead).all()], f"lead#{target_id}")
         return qualify_lead(lead.lead_id)  # stale index entry: judge on its own
@@ -232,7 +233,7 @@ def _merge_into(lead: LeadModel, target_id: str, fields: dict[str, Any], reasons
 def merge_reviewed(lead: LeadModel, *, actor: str) -> LeadModel:
     """A reviewer says the possible duplicate is the same person: its submission goes into the older
     lead like a resubmission (nothing it asked for is lost), and it is closed as merged."""
-    target = live_lead(lead.duplicate_of) if lead.duplicate_of else None
+    target = surviving_lead(lead.duplicate_of) if lead.duplicate_of else None
     if target is None:
         raise NotFound(f"lead {lead.lead_id} has no possible duplicate to merge into", field="id")
     take_submission(target, _as_update(lead), actor=actor, note=f"merged lead {lead.lead_id}")
@@ -345,7 +346,7 @@ def merge_resubmission(lead_id: str, *, submission_id: str) -> None:
     submission = repo.pending("resub", lead_id, submission_id)
     if submission is None:
         return  # taken and dropped by an earlier delivery
-    target = live_lead(lead_id)
+    target = surviving_lead(lead_id)
     if target is not None:
         take_submission(target, submission, actor="system:capture", note=f"resubmission {submission_id}")
     repo.drop_pending("resub", lead_id, submission_id)
