@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 # A resubmitted form (double click, browser retry) is recognised for a day.
 FORM_MARKER_TTL_S = 24 * 3600
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
-PENDING_SUBMISSION_TTL_S = 14 * 24 * 3600  # as long as SQS keeps the message that points to it
 
 
 @dataclass(frozen=True)
@@ -66,8 +65,7 @@ def _enqueue_merge(lead_id: str, submission: LeadSubmission, digest: str) -> Non
     or its dead-letter queue for 14 days)."""
     update = submission.model_dump(exclude={"idempotency_key", "consent", "email"}, exclude_none=True)
     submission_id = digest[:16]
-    repo.save_pending("resub", lead_id, submission_id, update,
-                      expires_at=int(clock.now().timestamp()) + PENDING_SUBMISSION_TTL_S)
+    repo.save_pending("resub", lead_id, submission_id, update, clock.now())
     try:
         queues.send(get_settings().intake_queue_url, {"leadId": lead_id, "submissionId": submission_id})
     except Exception:

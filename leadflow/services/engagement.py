@@ -24,15 +24,12 @@ from leadflow.store.models import LeadModel, MarkerModel
 TRACKING = "tracking"
 
 
-PENDING_EVENT_TTL_S = 14 * 24 * 3600  # as long as SQS keeps the message that points to it
-
-
 def enqueue(lead_id: str, kind: str, at: datetime, details: dict[str, Any], event_id: str | None = None) -> None:
     """The event id is made once, here at the edge: a redelivered message is recognised downstream.
     The event (page, click target, properties) waits in DynamoDB; the message carries ids only."""
     event_id = event_id or uuid.uuid4().hex
     repo.save_pending("event", lead_id, event_id, {"type": kind, "at": at.isoformat(), "details": details},
-                      expires_at=int(clock.now().timestamp()) + PENDING_EVENT_TTL_S)
+                      clock.now())
     queues.send(get_settings().engagement_queue_url, {"leadId": lead_id, "eventId": event_id})
 
 

@@ -207,10 +207,15 @@ def get_marker(marker: str) -> MarkerModel | None:
         return None
 
 
-# Pending work: the queue message names it by ids, the data waits here (kind: resub, event).
-def save_pending(kind: str, lead_id: str, item_id: str, payload: dict[str, Any], expires_at: int) -> None:
+# Pending work: the queue message names it by ids, the data waits here (kind: resub, event) as
+# long as SQS keeps a message (its 14-day maximum retention), then TTL removes what nobody took.
+PENDING_TTL_S = 14 * 24 * 3600
+
+
+def save_pending(kind: str, lead_id: str, item_id: str, payload: dict[str, Any], now: datetime) -> None:
     """Keep what a queue message points to until its consumer took it (the same item twice: once)."""
-    marker = MarkerModel(f"{kind}#{lead_id}#{item_id}", lead_id=lead_id, payload=payload, expires_at=expires_at)
+    marker = MarkerModel(f"{kind}#{lead_id}#{item_id}", lead_id=lead_id, payload=payload,
+                         expires_at=int(now.timestamp()) + PENDING_TTL_S)
     try:
         marker.save(condition=MarkerModel.marker.does_not_exist())
     except PutError as exc:
