@@ -99,6 +99,7 @@ class LocalStack:
         self.scheduler: Scheduler | None = None
         self.mail_feedback: MailFeedback | None = None
         self.pollers: list[QueuePoller] = []
+        self.stream_pollers: list = []  # infra.streams.StreamPoller
         self.startup_seconds: float | None = None
         self._server: GatewayServer | None = None
         self._moto: Any = None
@@ -233,17 +234,32 @@ class LocalStack:
                     queue_arn=self.stack.queue_arn(subscription.queue),
                     region=self.region, endpoint_url=self._moto_endpoint,
                     visibility_timeout=self.visibility_timeout))
+            from infra.streams import StreamPoller, readers
+
+            for reader in readers(self.stack, self.runtime.invoke, endpoint_url=self._moto_endpoint,
+                                  region=self.region):
+                self.stream_pollers.append(StreamPoller(reader, can_run=self._loads(reader.subscription.function)))
         self.scheduler = Scheduler(self.wiring.schedules, runtime=self.runtime, region=self.region,
                                    stack_name=self.stack_name, speed=self.speed)
         self.mail_feedback = MailFeedback(self.wiring, self.runtime, sender=os.environ.get("SENDER_EMAIL", ""),
                                           topic_arn=lambda logical: self.stack.physical[logical].ref)
         self._register_dev_routes()
         self.mail_feedback.start()
-        for poller in self.pollers:
+        for poller in [*self.pollers, *self.stream_pollers]:
             poller.start()
         if self.run_schedules:
             self.scheduler.start()
         self._server.start()
+
+    def _loads(self, function: str):
+        """Whether the function's handler loads (no stream is read for a function that cannot run)."""
+        def can_run() -> bool:
+            try:
+                self.runtime.load(function)
+            except HandlerUnavailable:
+                return False
+            return True
+        return can_run
 
     def _local_parameters(self) -> dict[str, str]:
         """Values for template parameters that only make sense locally (like a samconfig
@@ -263,13 +279,13 @@ class LocalStack:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        for poller in self.pollers:
+        for poller in [*self.pollers, *self.stream_pollers]:
             poller.signal_stop()
         if self.scheduler is not None:
             self.scheduler.signal_stop()
         if self.mail_feedback is not None:
             self.mail_feedback.signal_stop()
-        for poller in self.pollers:
+        for poller in [*self.pollers, *self.stream_pollers]:
             # A poller inside a handler finishes its batch (and deletes what succeeded); one that is
             # only long-polling would return within ~2 s and take nothing: don't wait for it.
             poller.join(timeout=10 if poller.busy else 0.05)

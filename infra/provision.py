@@ -209,6 +209,8 @@ def _create_table(stack: Stack, clients: _Clients, logical_id: str, props: dict[
         kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
     if props.get("LocalSecondaryIndexes"):
         kwargs["LocalSecondaryIndexes"] = props["LocalSecondaryIndexes"]
+    if props.get("StreamSpecification"):
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     description = clients.dynamodb.create_table(**kwargs)["TableDescription"]
     ttl = props.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):
@@ -216,7 +218,10 @@ def _create_table(stack: Stack, clients: _Clients, logical_id: str, props: dict[
             TableName=name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
         )
-    return Physical(ref=name, attributes={"Arn": description["TableArn"]})
+    attributes = {"Arn": description["TableArn"]}
+    if description.get("LatestStreamArn"):
+        attributes["StreamArn"] = description["LatestStreamArn"]
+    return Physical(ref=name, attributes=attributes)
 
 
 def _create_queue(stack: Stack, clients: _Clients, logical_id: str, props: dict[str, Any]) -> Physical:

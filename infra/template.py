@@ -44,6 +44,19 @@ class QueueSubscription:
 
 
 @dataclass(frozen=True)
+class StreamSubscription:
+    """A DynamoDB stream event source mapping, as Lambda runs it."""
+    table: str  # logical id of the table whose stream it reads
+    function: str
+    batch_size: int
+    report_batch_item_failures: bool
+    filters: tuple[dict[str, Any], ...]  # FilterCriteria patterns (a record passes if any matches)
+    maximum_retry_attempts: int  # -1: until the record expires
+    bisect_on_error: bool
+    on_failure: str | None  # logical id of the on-failure destination queue
+
+
+@dataclass(frozen=True)
 class Schedule:
     name: str  # logical id of the rule
     function: str
@@ -57,6 +70,7 @@ class Wiring:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     subscriptions: list[QueueSubscription] = field(default_factory=list)
+    streams: list[StreamSubscription] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
 
     @property
@@ -111,7 +125,9 @@ def load_wiring(path: Path = TEMPLATE_PATH, parameters: dict[str, str] | None = 
         )
     for logical_id, res in resources.items():
         props = res.get("Properties", {})
-        if res["Type"] == "AWS::Lambda::EventSourceMapping":
+        if res["Type"] == "AWS::Lambda::EventSourceMapping" and _is_stream(props["EventSourceArn"]):
+            wiring.streams.append(_stream_subscription(props))
+        elif res["Type"] == "AWS::Lambda::EventSourceMapping":
             wiring.subscriptions.append(
                 QueueSubscription(
                     queue=_getatt_target(props["EventSourceArn"]),
@@ -133,6 +149,29 @@ def load_wiring(path: Path = TEMPLATE_PATH, parameters: dict[str, str] | None = 
         elif res["Type"] == "AWS::ApiGatewayV2::Api":
             wiring.routes.extend(_routes_from_openapi(props["Body"]))
     return wiring
+
+
+def _is_stream(arn: Any) -> bool:
+    target = arn.get("Fn::GetAtt") if isinstance(arn, dict) else None
+    attribute = (target[1] if isinstance(target, list) else str(target).split(".", 1)[-1]) if target else ""
+    return attribute == "StreamArn"
+
+
+def _stream_subscription(props: dict[str, Any]) -> StreamSubscription:
+    import json
+
+    patterns = tuple(json.loads(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", []))
+    destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    return StreamSubscription(
+        table=_getatt_target(props["EventSourceArn"]),
+        function=_ref_target(props["FunctionName"]),
+        batch_size=int(props.get("BatchSize", 100)),
+        report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+        filters=patterns,
+        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+        bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+        on_failure=_getatt_target(destination) if destination else None,
+    )
 
 
 def _routes_from_openapi(body: dict[str, Any]) -> list[Route]:

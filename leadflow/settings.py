@@ -21,6 +21,7 @@ class Settings:
     timeline_table: str
     routing_table: str
     nurture_table: str
+    outbox_table: str
     public_base_url: str
     idempotency_table: str
     intake_queue_url: str
@@ -57,6 +58,7 @@ def get_settings() -> Settings:
         timeline_table=_env("TIMELINE_TABLE", "leadflow-TimelineTable"),
         routing_table=_env("ROUTING_TABLE", "leadflow-RoutingTable"),
         nurture_table=_env("NURTURE_TABLE", "leadflow-NurtureTable"),
+        outbox_table=_env("OUTBOX_TABLE", "leadflow-OutboxTable"),
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         idempotency_table=_env("IDEMPOTENCY_TABLE", "leadflow-IdempotencyTable"),
         intake_queue_url=_env("INTAKE_QUEUE_URL"),

@@ -4,6 +4,7 @@ template.yaml by the same code as the local stack (infra.provision)."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 # Before anything imports boto3/pynamodb: a fake account, never a real one.
 os.environ.update({
@@ -38,8 +39,26 @@ def aws(monkeypatch):
         for key, value in stack.environment().items():
             monkeypatch.setenv(key, value)
         reset_process_caches()
-        yield stack
+        with _streams_settled(stack):
+            yield stack
         reset_process_caches()
+
+
+@contextmanager
+def _streams_settled(stack):
+    """The outbox stream consumers run before anyone reads a queue (tests.helpers.settle)."""
+    import boto3
+
+    from tests import helpers
+
+    helpers.CURRENT_STACK["stack"] = stack
+    events = boto3._get_default_session().events
+    events.register("before-call.sqs.ReceiveMessage", helpers.settle_before_receive, unique_id="settle-streams")
+    try:
+        yield
+    finally:
+        events.unregister("before-call.sqs.ReceiveMessage", unique_id="settle-streams")
+        helpers.CURRENT_STACK.clear()
 
 
 @pytest.fixture

@@ -85,6 +85,7 @@ def graphql(handler, query: str, variables: dict | None = None, *, role: str | N
             user: str | None = None) -> dict:
     event = http_event("POST", "/graphql", body={"query": query, "variables": variables or {}},
                        claims=claims(role, user) if role else None)
+    settle()
     response = handler(event, LambdaContext())
     return json.loads(response["body"])
 
@@ -93,3 +94,41 @@ def sns_event(message: dict) -> dict:
     return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": {
         "Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": "arn:aws:sns:eu-central-1:1:t",
         "Message": json.dumps(message), "Timestamp": "2026-11-22T12:00:00.000Z"}}]}
+
+
+# ------------------------------------------------------------------ the outbox streams in process
+# Lambda runs the stream consumers (CountersFunction, RelayFunction) shortly after a commit. In
+# process, `settle` runs them: before a test looks at a queue (any ReceiveMessage) and before each
+# GraphQL request, as if the stream lag were shorter than the time to the next request.
+_settling = False
+
+
+def invoke_in_process(stack, function: str, event: dict):
+    import importlib
+
+    module, name = stack.wiring.functions[function].handler.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)(event, LambdaContext())
+
+
+def settle(stack=None) -> int:
+    """Run the stream consumers until every committed change's follow-ups are out; the batches."""
+    global _settling
+    from infra.streams import drain, readers
+
+    stack = stack or CURRENT_STACK.get("stack")
+    if stack is None or _settling:
+        return 0
+    if not hasattr(stack, "stream_readers"):
+        stack.stream_readers = readers(stack, lambda f, e: invoke_in_process(stack, f, e))
+    _settling = True
+    try:
+        return drain(stack.stream_readers)
+    finally:
+        _settling = False
+
+
+CURRENT_STACK: dict = {}
+
+
+def settle_before_receive(**_kwargs) -> None:
+    settle()

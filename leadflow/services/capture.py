@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from leadflow.adapters import clock, queues
+from leadflow.adapters import clock
 from leadflow.adapters.keys import hash_key
 from leadflow.domain.controlling import counter_updates, with_dimensions
 from leadflow.domain.errors import Conflict
+from leadflow.domain.followups import counted, work
 from leadflow.domain.lifecycle import Stage, Transition
 from leadflow.domain.submission import LeadSubmission, email_marker
 from leadflow.services.lifecycle import dimensions_of, stage_sort
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store.models import ConsentAttribute, HistoryModel, LeadModel, MarkerModel
-
-log = logging.getLogger(__name__)
 
 # A resubmitted form (double click, browser retry) is recognised for a day.
 FORM_MARKER_TTL_S = 24 * 3600
@@ -30,7 +28,8 @@ class CaptureResult:
 
 
 def capture_lead(submission: LeadSubmission) -> CaptureResult:
-    """Store the lead (stage LEAD, quality pending) and enqueue it for qualification.
+    """Store the lead (stage LEAD, quality pending) with its qualification as a follow-up of the
+    same transaction (the relay hands it to the intake queue; nothing is sent from here).
 
     The same idempotency key, the same form submission or the same email address
     never create a second lead: the existing lead's id is returned. The same
@@ -47,29 +46,22 @@ def capture_lead(submission: LeadSubmission) -> CaptureResult:
     counters = counter_updates(Transition(lead_id, None, Stage.LEAD, now, "system:capture"),
                                dims, get_settings().company_timezone, captured_at=now)
     try:
-        repo.create_lead(lead, history, markers, counters)
+        repo.create_lead(lead, history, markers, counted(counters) + work("intake", leadId=lead_id))
     except repo.MarkerTaken as taken:
         existing_id, marker = _existing_lead_for(taken.markers, digest)
         if marker.startswith("email#"):  # the same person with a new form: merge what is new
             _enqueue_merge(existing_id, submission, digest)
         return CaptureResult(existing_id, created=False)
-    try:
-        queues.enqueue_intake(lead_id)
-    except Exception:  # the lead is stored; the intake sweep re-enqueues it
-        log.exception("enqueue failed", extra={"lead_id": lead_id})
     return CaptureResult(lead_id, created=True)
 
 
 def _enqueue_merge(lead_id: str, submission: LeadSubmission, digest: str) -> None:
-    """The form waits in DynamoDB; the queue message carries ids only (no personal data in SQS
-    or its dead-letter queue for 14 days)."""
+    """The form waits in DynamoDB, with the message that announces it in the same transaction;
+    the message carries ids only (no personal data in SQS or its dead-letter queue for 14 days)."""
     update = submission.model_dump(exclude={"idempotency_key", "consent", "email"}, exclude_none=True)
     submission_id = digest[:16]
-    repo.save_pending("resub", lead_id, submission_id, update, clock.now())
-    try:
-        queues.send(get_settings().intake_queue_url, {"leadId": lead_id, "submissionId": submission_id})
-    except Exception:
-        log.exception("enqueue of a resubmission failed", extra={"lead_id": lead_id})
+    repo.save_pending("resub", lead_id, submission_id, update, clock.now(),
+                      work("intake", leadId=lead_id, submissionId=submission_id))
 
 
 def _markers(submission: LeadSubmission, lead_id: str, digest: str, now_s: int) -> list[MarkerModel]:

@@ -10,13 +10,13 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from leadflow.adapters import clock, queues
+from leadflow.adapters import clock
+from leadflow.domain import followups
 from leadflow.domain.enrichment import interest_areas, with_areas
 from leadflow.domain.errors import Forbidden
 from leadflow.domain.tracking import EngagementEventIn
 from leadflow.services import erasure
 from leadflow.services.rulesets import active_rules
-from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store import nurture as store
 from leadflow.store.models import LeadModel, MarkerModel
@@ -26,11 +26,11 @@ TRACKING = "tracking"
 
 def enqueue(lead_id: str, kind: str, at: datetime, details: dict[str, Any], event_id: str | None = None) -> None:
     """The event id is made once, here at the edge: a redelivered message is recognised downstream.
-    The event (page, click target, properties) waits in DynamoDB; the message carries ids only."""
+    The event (page, click target, properties) waits in DynamoDB with the message that announces it
+    (one transaction, relayed from the outbox); the message carries ids only."""
     event_id = event_id or uuid.uuid4().hex
     repo.save_pending("event", lead_id, event_id, {"type": kind, "at": at.isoformat(), "details": details},
-                      clock.now())
-    queues.send(get_settings().engagement_queue_url, {"leadId": lead_id, "eventId": event_id})
+                      clock.now(), followups.work("engagement", leadId=lead_id, eventId=event_id))
 
 
 def visited_interest_fields(lead: LeadModel, details: dict[str, Any]) -> dict[str, Any]:

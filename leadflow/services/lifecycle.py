@@ -7,6 +7,7 @@ from typing import Any
 
 from leadflow.adapters import clock
 from leadflow.domain.controlling import CounterUpdate, counter_updates, with_dimensions
+from leadflow.domain.followups import NONE, FollowUps
 from leadflow.domain.lifecycle import SIDE_EXITS, Stage, Transition, check_transition
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
@@ -41,8 +42,9 @@ def stage_sort(at: datetime, lead_id: str) -> str:
 
 def transition(lead: LeadModel, to_stage: Stage, *, actor: str, reason: str | None = None,
                at: datetime | None = None, extra_fields: dict[str, Any] | None = None,
-               details: dict[str, Any] | None = None) -> LeadModel:
-    """Move `lead` (as read, at its version) to `to_stage`.
+               details: dict[str, Any] | None = None, follow_ups: FollowUps = NONE) -> LeadModel:
+    """Move `lead` (as read, at its version) to `to_stage`, with what the move sets in motion
+    (`follow_ups`, committed with it; the funnel counters are added here).
 
     Raises IllegalTransition if the table forbids it and ConcurrentUpdate if the
     lead changed since it was read. Returns the lead as stored afterwards."""
@@ -71,14 +73,14 @@ def transition(lead: LeadModel, to_stage: Stage, *, actor: str, reason: str | No
         fields["owner_sort"] = f"{to_stage.value}#{fields['stage_sort']}"
     fields.update(extra_fields or {})
     repo.apply_change(lead, expected_stage=from_stage.value, expected_version=lead.version,
-                      set_fields=fields, history=history, counters=counters)
+                      set_fields=fields, history=history, follow_ups=follow_ups.with_counters(counters))
     return repo.as_written(lead, fields, at)
 
 
 def record(lead: LeadModel, *, kind: str, actor: str, reason: str | None = None,
            set_fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None,
            at: datetime | None = None, markers: list[MarkerModel] | None = None,
-           released_markers: list[str] | None = None) -> LeadModel:
+           released_markers: list[str] | None = None, follow_ups: FollowUps = NONE) -> LeadModel:
     """A change that is not a stage move (quality verdict, review decision, assignment):
     same optimistic lock, same history, no funnel counters. A corrected email takes its
     uniqueness marker (`markers`) and gives up the old one in the same transaction."""
@@ -86,6 +88,6 @@ def record(lead: LeadModel, *, kind: str, actor: str, reason: str | None = None,
     history = HistoryModel(lead.lead_id, lead.version + 1, kind=kind, from_stage=lead.stage,
                            to_stage=lead.stage, at=at, actor=actor, reason=reason, details=details)
     repo.apply_change(lead, expected_stage=lead.stage, expected_version=lead.version,
-                      set_fields=set_fields or {}, history=history, counters=[],
+                      set_fields=set_fields or {}, history=history, follow_ups=follow_ups,
                       markers=markers or (), released_markers=released_markers or ())
     return repo.as_written(lead, set_fields or {}, at)

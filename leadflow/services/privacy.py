@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from leadflow.adapters import clock, events
+from leadflow.adapters import clock
 from leadflow.adapters.keys import hash_key
+from leadflow.domain import followups
 from leadflow.domain.controlling import COUNTED_DETAILS, reason_code
 from leadflow.domain.lifecycle import SIDE_EXITS, Stage
 from leadflow.domain.submission import email_marker
@@ -57,8 +58,7 @@ def erase_person(lead_id: str, *, actor: str) -> dict[str, int]:
     fields = {name: None for name in PERSONAL_FIELDS}
     fields.update(erased_at=clock.now(), review_queue=None, review_sort=None, sla_bucket=None, sla_due=None)
     lifecycle.record(repo.get_lead(lead_id), kind="erasure", actor=actor, reason="personal data erased",
-                     set_fields=fields)
-    events.publish("LeadErased", {"leadId": lead_id})
+                     set_fields=fields, follow_ups=followups.event("LeadErased", leadId=lead_id))
     return removed
 
 

@@ -1,20 +1,27 @@
 """Qualify a captured lead (SQS intake consumer): plausibility, dedup and merge,
-existing-customer flag, enrichment, interest areas. Safe to run twice."""
+existing-customer flag, enrichment, interest areas. Safe to run twice.
+
+Two steps, each started by its own message: `qualify_lead` judges the lead and commits the
+verdict together with the message for the second step (`after_verdict`: dedup keys, the
+disqualification of junk, consent ledger, DOI mail, journey, visitor history, rescore). Every
+part of the second step records that it is done, so a redelivery continues where a failed
+attempt stopped, and nothing is lost when a call fails after the verdict was committed."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from leadflow.adapters import clock, events, queues
+from leadflow.adapters import clock
 from leadflow.adapters.keys import hash_key
 from leadflow.domain import dedup
 from leadflow.domain.enrichment import enrich, interest_areas, with_areas
 from leadflow.domain.errors import Conflict, NotFound
+from leadflow.domain.followups import NONE, FollowUps, event, work
 from leadflow.domain.lifecycle import REOPENABLE, Quality, Stage
 from leadflow.domain.submission import email_marker
 from leadflow.services import engagement, lifecycle, nurture
-from leadflow.services.rescore import request_rescore
+from leadflow.services.rescore import rescore, rescore_follow_up
 from leadflow.services.rulesets import active_rules
 from leadflow.store import directory
 from leadflow.store import leads as repo
@@ -51,7 +58,7 @@ def contact_keys(lead: LeadModel) -> dedup.ContactKeys:
 
 
 def record_contact_change(lead: LeadModel, *, actor: str, reason: str, set_fields: dict[str, Any],
-                          details: dict[str, Any] | None = None) -> LeadModel:
+                          details: dict[str, Any] | None = None, follow_ups: FollowUps = NONE) -> LeadModel:
     """Record corrected contact data; the dedup keys and the email marker move with it, so a later
     form with the corrected address finds this lead, and the old address no longer does."""
     take: list[MarkerModel] = []
@@ -70,7 +77,7 @@ def record_contact_change(lead: LeadModel, *, actor: str, reason: str, set_field
     before = set(contact_keys(lead).all())
     try:
         lead = lifecycle.record(lead, kind="review", actor=actor, reason=reason, set_fields=set_fields,
-                                details=details, markers=take, released_markers=release)
+                                details=details, markers=take, released_markers=release, follow_ups=follow_ups)
     except repo.MarkerTaken:
         holder = repo.get_marker(new_marker)
         raise _address_taken(holder.lead_id if holder else "another lead") from None
@@ -121,22 +128,40 @@ def qualify_lead(lead_id: str) -> str:
     fields.update(quality=quality, quality_reasons=reasons, duplicate_of=possible, intake_pending=None)
     if quality == Quality.NEEDS_REVIEW.value:
         fields.update(review_queue=REVIEW_QUEUE, review_sort=repo.at_iso(lead.created_at) + "#" + lead.lead_id)
-    lead = lifecycle.record(lead, kind="quality", actor=ACTOR, reason=quality,
-                            set_fields=fields, details={"reasons": [r["code"] for r in reasons]})
-    directory.add_refs(keys.all(), f"lead#{lead.lead_id}")
-    if possible:
-        directory.add_refs([DUPLICATE_LINK + possible], f"lead#{lead.lead_id}")
-    if quality == Quality.IMPLAUSIBLE.value:
-        codes = ", ".join(sorted({r["code"] for r in reasons})) or "implausible"
-        lead = lifecycle.transition(lead, Stage.DISQUALIFIED, actor=ACTOR, reason=f"implausible: {codes}")
-    events.publish("LeadQualified", {"leadId": lead.lead_id, "quality": quality,
-                                     "existingCustomer": bool(lead.existing_customer)})
-    if quality != Quality.IMPLAUSIBLE.value:
-        nurture.start(lead)
-        engagement.attach_visitor(lead)
-    if quality == Quality.PLAUSIBLE.value:
-        request_rescore(lead.lead_id)
+    follow_ups = (event("LeadQualified", leadId=lead.lead_id, quality=quality,
+                        existingCustomer=bool(fields.get("existing_customer")))
+                  + work("intake", leadId=lead.lead_id, step=AFTER_VERDICT))
+    lifecycle.record(lead, kind="quality", actor=ACTOR, reason=quality, set_fields=fields,
+                     details={"reasons": [r["code"] for r in reasons]}, follow_ups=follow_ups)
     return quality
+
+
+AFTER_VERDICT = "after_verdict"
+
+
+def after_verdict(lead_id: str) -> str:
+    """The second step of qualification, from the committed verdict. Each part is done once and
+    recorded (dedup keys are puts; a junk lead's disqualification is its stage; the ledger, the
+    DOI mail and the journey are in the nurture state; attached visitor events are keyed by their
+    ids; a rescore changes nothing when nothing changed), so it may run again at any point."""
+    lead = repo.find_lead(lead_id)
+    if lead is None or lead.intake_pending is not None or lead.merged_into:
+        return "nothing to do"
+    directory.add_refs(contact_keys(lead).all(), f"lead#{lead.lead_id}")
+    if lead.duplicate_of:
+        directory.add_refs([DUPLICATE_LINK + lead.duplicate_of], f"lead#{lead.lead_id}")
+    if lead.quality == Quality.IMPLAUSIBLE.value:
+        if lead.stage == Stage.LEAD.value:
+            codes = ", ".join(sorted({r["code"] for r in lead.quality_reasons or []})) or "implausible"
+            lifecycle.transition(lead, Stage.DISQUALIFIED, actor=ACTOR, reason=f"implausible: {codes}")
+        return "disqualified"
+    if lead.erased_at:
+        return "erased"
+    nurture.start(lead)
+    engagement.attach_visitor(lead)
+    if lead.quality == Quality.PLAUSIBLE.value:
+        rescore(lead.lead_id)
+    return "followed up"
 
 
 def _enrichment_fields(lead: LeadModel) -> dict[str, Any]:
@@ -221,12 +246,13 @@ def _merge_into(lead: LeadModel, target_id: str, fields: dict[str, Any], reasons
         directory.remove_refs([k for k in contact_keys(lead).all()], f"lead#{target_id}")
         return qualify_lead(lead.lead_id)  # stale index entry: judge on its own
     take_submission(target, _as_update(lead), actor=ACTOR, note=f"merged lead {lead.lead_id}")
-    lead = lifecycle.record(lead, kind="quality", actor=ACTOR, reason="duplicate",
-                            set_fields={**fields, "quality": lead.quality if lead.quality != "pending"
-                                        else Quality.PLAUSIBLE.value, "quality_reasons": reasons,
-                                        "merged_into": target.lead_id, "intake_pending": None,
-                                        })
-    lifecycle.transition(lead, Stage.DISQUALIFIED, actor=ACTOR, reason=f"duplicate of {target.lead_id}")
+    # one change: a crash between a verdict and the closing would leave an open duplicate behind
+    lifecycle.transition(lead, Stage.DISQUALIFIED, actor=ACTOR, reason=f"duplicate of {target.lead_id}",
+                         extra_fields={**fields, "quality": lead.quality if lead.quality != "pending"
+                                       else Quality.PLAUSIBLE.value, "quality_reasons": reasons,
+                                       "merged_into": target.lead_id, "intake_pending": None},
+                         follow_ups=event("LeadQualified", leadId=lead.lead_id, quality="duplicate",
+                                          existingCustomer=bool(fields.get("existing_customer"))))
     return "duplicate"
 
 
@@ -276,9 +302,7 @@ def take_submission(target: LeadModel, update: dict[str, Any], *, actor: str, no
                                 details={"reasons": codes})
     if Stage(target.stage) in REOPENABLE:
         return _reopen(target, update, actor=actor, note=note, replace=junk)
-    target = merge_submission(target, update, actor=actor, note=note)
-    request_rescore(target.lead_id)
-    return target
+    return merge_submission(target, update, actor=actor, note=note)
 
 
 def _reopen(target: LeadModel, update: dict[str, Any], *, actor: str, note: str, replace: bool) -> LeadModel:
@@ -300,15 +324,12 @@ def _reopen(target: LeadModel, update: dict[str, Any], *, actor: str, note: str,
                   earlier_owners=earlier or None)
     old_keys = set(contact_keys(target).all())
     lead = lifecycle.transition(target, Stage.LEAD, actor=actor, reason=f"re-opened by a new request ({note})",
-                                at=now, extra_fields=fields, details={"reopened_from": target.stage})
+                                at=now, extra_fields=fields, details={"reopened_from": target.stage},
+                                follow_ups=event("LeadStageChanged", leadId=target.lead_id, to=Stage.LEAD.value,
+                                                 reopened=True) + work("intake", leadId=target.lead_id))
     stale = old_keys - set(contact_keys(lead).all())
     if stale:
         directory.remove_refs(stale, f"lead#{lead.lead_id}")
-    events.publish("LeadStageChanged", {"leadId": lead.lead_id, "to": Stage.LEAD.value, "reopened": True})
-    try:
-        queues.enqueue_intake(lead.lead_id)
-    except Exception:  # the intake sweep re-enqueues it
-        log.exception("enqueue failed", extra={"lead_id": lead.lead_id})
     return lead
 
 
@@ -337,7 +358,8 @@ def merge_submission(target: LeadModel, update: dict[str, Any], *, actor: str, n
         fields["message"] = f"{message}\n\n---\n{target.message}"[:MESSAGE_MAX]
     fields["submissions"] = int(target.submissions or 1) + 1
     return lifecycle.record(target, kind="merge", actor=actor, reason=note, set_fields=fields,
-                            details={"filled": sorted(k for k in fields if k != "submissions")})
+                            details={"filled": sorted(k for k in fields if k != "submissions")},
+                            follow_ups=rescore_follow_up(target.lead_id))
 
 
 def merge_resubmission(lead_id: str, *, submission_id: str) -> None:

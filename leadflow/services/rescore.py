@@ -7,6 +7,7 @@ functions that only ask for a rescore (qualify, retention, GraphQL) neither impo
 from __future__ import annotations
 
 from leadflow.adapters import queues
+from leadflow.domain.followups import FollowUps, work
 from leadflow.services import lifecycle
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
@@ -15,7 +16,13 @@ from leadflow.store.models import LeadModel
 RESCORE = "rescore"  # the engagement message type the score function answers with a rescore
 
 
-def request_rescore(lead_id: str) -> None:
+def rescore_follow_up(lead_id: str) -> FollowUps:
+    """A rescore as the follow-up of a committed change (the data the score reads changed)."""
+    return work("engagement", leadId=lead_id, type=RESCORE)
+
+
+def rescore(lead_id: str) -> None:
+    """Ask for a rescore outside a change (a step that may run again: a rescore is idempotent)."""
     queues.send(get_settings().engagement_queue_url, {"leadId": lead_id, "type": RESCORE})
 
 
@@ -29,7 +36,5 @@ def set_creditworthiness(lead_id: str, rating: str | None, *, actor: str) -> Lea
     if rating is not None and rating not in CREDIT_RATINGS:
         raise InvalidInput(f"rating must be one of {', '.join(CREDIT_RATINGS)} or null", field="rating")
     lead = repo.get_lead(lead_id)
-    lead = lifecycle.record(lead, kind="credit", actor=actor, reason=f"creditworthiness: {rating or 'unknown'}",
-                            set_fields={"creditworthiness": rating})
-    request_rescore(lead_id)
-    return lead
+    return lifecycle.record(lead, kind="credit", actor=actor, reason=f"creditworthiness: {rating or 'unknown'}",
+                            set_fields={"creditworthiness": rating}, follow_ups=rescore_follow_up(lead_id))

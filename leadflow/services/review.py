@@ -9,12 +9,19 @@ from pydantic import ValidationError
 
 from leadflow.domain.access import Principal, Role
 from leadflow.domain.errors import DomainError, Forbidden, IllegalTransition, NotFound
+from leadflow.domain.followups import NONE, work
 from leadflow.domain.lifecycle import Quality, Stage
 from leadflow.domain.submission import field_errors, parse_submission
-from leadflow.services import engagement, lifecycle, nurture
+from leadflow.services import lifecycle
 from leadflow.services.leads import lead_in_scope, may_act_on, visible_page
-from leadflow.services.qualify import REVIEW_QUEUE, merge_reviewed, record_contact_change, submission_of
-from leadflow.services.rescore import request_rescore
+from leadflow.services.qualify import (
+    AFTER_VERDICT,
+    REVIEW_QUEUE,
+    merge_reviewed,
+    record_contact_change,
+    submission_of,
+)
+from leadflow.services.rescore import rescore_follow_up
 from leadflow.services.rulesets import active_rules
 from leadflow.store import leads as repo
 from leadflow.store.leads import decode_cursor, encode_cursor
@@ -122,12 +129,11 @@ def correct_lead(principal: Principal, lead_id: str, patch: dict[str, Any], *, a
     fields.update(quality_reasons=[r.to_dict() for r in verdict.reasons])
     if verdict.verdict == Quality.PLAUSIBLE.value and in_review(lead):
         fields.update(quality=Quality.PLAUSIBLE.value, **_OUT_OF_QUEUE)
-    lead = record_contact_change(lead, actor=principal.user_id,
+    plausible = fields.get("quality", lead.quality) == Quality.PLAUSIBLE.value
+    return record_contact_change(lead, actor=principal.user_id,
                                  reason=f"corrected {', '.join(sorted(patch))}; checks say {verdict.verdict}",
-                                 set_fields=fields, details={"fields": sorted(patch), "verdict": verdict.verdict})
-    if lead.quality == Quality.PLAUSIBLE.value:
-        request_rescore(lead.lead_id)
-    return lead
+                                 set_fields=fields, details={"fields": sorted(patch), "verdict": verdict.verdict},
+                                 follow_ups=rescore_follow_up(lead.lead_id) if plausible else NONE)
 
 
 def release_lead(principal: Principal, lead_id: str, reason: str | None = None) -> LeadModel:
@@ -138,11 +144,10 @@ def release_lead(principal: Principal, lead_id: str, reason: str | None = None) 
     if lead.quality == Quality.IMPLAUSIBLE.value and not in_review(lead):
         return _override_implausible(principal, lead, reason)
     lead = _checked_in_review(lead)
-    lead = lifecycle.record(lead, kind="review", actor=principal.user_id,
+    return lifecycle.record(lead, kind="review", actor=principal.user_id,
                             reason=f"released after review: {reason}" if reason else "released after review",
-                            set_fields={"quality": Quality.PLAUSIBLE.value, **_OUT_OF_QUEUE})
-    request_rescore(lead.lead_id)
-    return lead
+                            set_fields={"quality": Quality.PLAUSIBLE.value, **_OUT_OF_QUEUE},
+                            follow_ups=rescore_follow_up(lead.lead_id))
 
 
 def _override_implausible(principal: Principal, lead: LeadModel, reason: str) -> LeadModel:
@@ -156,14 +161,13 @@ def _override_implausible(principal: Principal, lead: LeadModel, reason: str) ->
         raise IllegalTransition(f"lead {lead.lead_id} was erased on request", field="id")
     note = f"implausible verdict overridden: {reason}"
     fields = {"quality": Quality.PLAUSIBLE.value, **_OUT_OF_QUEUE}
+    # what qualification skipped for an implausible lead: its second step, from this change
+    follow_ups = work("intake", leadId=lead.lead_id, step=AFTER_VERDICT)
     if lead.stage == Stage.DISQUALIFIED.value:
-        lead = lifecycle.transition(lead, Stage.LEAD, actor=principal.user_id, reason=note, extra_fields=fields)
-    else:
-        lead = lifecycle.record(lead, kind="review", actor=principal.user_id, reason=note, set_fields=fields)
-    nurture.start(lead)  # what qualification skipped for an implausible lead
-    engagement.attach_visitor(lead)
-    request_rescore(lead.lead_id)
-    return lead
+        return lifecycle.transition(lead, Stage.LEAD, actor=principal.user_id, reason=note, extra_fields=fields,
+                                    follow_ups=follow_ups)
+    return lifecycle.record(lead, kind="review", actor=principal.user_id, reason=note, set_fields=fields,
+                            follow_ups=follow_ups)
 
 
 def reject_in_review(principal: Principal, lead: LeadModel, reason: str) -> LeadModel:

@@ -8,9 +8,9 @@ import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from leadflow.adapters import clock, events, queues
+from leadflow.adapters import clock, queues
+from leadflow.domain import followups, sla
 from leadflow.domain import routing as rules_mod
-from leadflow.domain import sla
 from leadflow.domain.access import Principal, Role
 from leadflow.domain.controlling import CounterUpdate
 from leadflow.domain.dates import check_range
@@ -67,7 +67,7 @@ def route_lead(lead_id: str) -> RoutingDecision | None:
     return _decide_and_apply(lead_id, decide)
 
 
-def _decide_and_apply(lead_id: str, decide) -> RoutingDecision | None:
+def _decide_and_apply(lead_id: str, decide, *, escalation: bool = False) -> RoutingDecision | None:
     for _ in range(MAX_ATTEMPTS):
         lead = repo.find_lead(lead_id)
         if lead is None or lead.stage != Stage.MQL.value:
@@ -79,15 +79,15 @@ def _decide_and_apply(lead_id: str, decide) -> RoutingDecision | None:
         if decision is None or decision.rule == rules_mod.ALREADY_ASSIGNED:
             return decision
         try:
-            _apply(lead, decision, rules, now, version)
+            _apply(lead, decision, rules, now, version, escalation=escalation)
         except ConcurrentUpdate:
             continue  # another router moved the rotation or took the lead: decide again
-        _announce(lead, decision)
         return decision
     raise ConcurrentUpdate(f"could not route lead {lead_id}: too much contention, retry later")
 
 
-def _apply(lead: LeadModel, decision: RoutingDecision, rules: RoutingRules, now: datetime, version: int) -> None:
+def _apply(lead: LeadModel, decision: RoutingDecision, rules: RoutingRules, now: datetime, version: int, *,
+           escalation: bool) -> None:
     previous = lead.owner_id
     counters: list[CounterUpdate] = []
     if decision.queue == rules_mod.QUEUE_REP:
@@ -110,17 +110,21 @@ def _apply(lead: LeadModel, decision: RoutingDecision, rules: RoutingRules, now:
     rotation = (STATE_KEY, decision.new_rotation_state, version) if decision.state_changed else None
     log_entry = (store.log_item(now, lead.lead_id, decision.rep_id, decision.rule,
                                 list(decision.candidates_considered)) if decision.rep_id else None)
-    store.assign(lead, set_fields=fields, history=history, counters=counters, rotation=rotation, log=log_entry,
-                 expected_owner=previous)
+    store.assign(lead, set_fields=fields, history=history,
+                 follow_ups=followups.counted(counters) + _announcements(lead, decision, escalation),
+                 rotation=rotation, log=log_entry, expected_owner=previous)
 
 
-def _announce(lead: LeadModel, decision: RoutingDecision) -> None:
-    events.publish("LeadAssigned", {"leadId": lead.lead_id, "repId": decision.rep_id,
-                                    "queue": decision.queue, "managerId": decision.manager_id,
-                                    "rule": decision.rule})
+def _announcements(lead: LeadModel, decision: RoutingDecision, escalation: bool) -> followups.FollowUps:
+    out = followups.event("LeadAssigned", leadId=lead.lead_id, repId=decision.rep_id, queue=decision.queue,
+                          managerId=decision.manager_id, rule=decision.rule)
     if decision.alert:
-        events.publish("RoutingAlert", {"leadId": lead.lead_id, "alert": decision.alert,
-                                        "managerId": decision.manager_id, "reason": decision.reason})
+        out += followups.event("RoutingAlert", leadId=lead.lead_id, alert=decision.alert,
+                               managerId=decision.manager_id, reason=decision.reason)
+    if escalation:
+        out += followups.event("SlaEscalation", leadId=lead.lead_id, managerId=decision.manager_id,
+                               newRepId=decision.rep_id, reason=decision.reason)
+    return out
 
 
 TEAM_ROLES = ("sales_rep", "sales_manager")
@@ -212,11 +216,7 @@ def _reassign_overdue(lead_id: str, now: datetime) -> bool:
                                           due=datetime.fromisoformat(lead.sla_due), now=now,
                                           earlier_rep_ids=lead.earlier_owners or ())
 
-    decision = _decide_and_apply(lead_id, decide)
-    if decision is not None:
-        events.publish("SlaEscalation", {"leadId": lead_id, "managerId": decision.manager_id,
-                                         "newRepId": decision.rep_id, "reason": decision.reason})
-    return decision is not None
+    return _decide_and_apply(lead_id, decide, escalation=True) is not None
 
 
 def _requeue_unrouted(now: datetime) -> int:

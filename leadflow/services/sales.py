@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from leadflow.adapters import clock, events
+from leadflow.adapters import clock
 from leadflow.domain.access import Principal, Role
 from leadflow.domain.controlling import pipeline_details
 from leadflow.domain.errors import Forbidden, IllegalTransition, InvalidInput, no_such_lead
+from leadflow.domain.followups import event
 from leadflow.domain.lifecycle import Stage
 from leadflow.services import lifecycle
 from leadflow.services.leads import may_act_on
@@ -107,10 +108,10 @@ def accept_lead(principal: Principal, lead_id: str) -> LeadModel:
     if not lead.owner_id:
         raise IllegalTransition("the lead has no rep yet; a manager assigns it first", field="id")
     now = clock.now()
-    lead = lifecycle.transition(lead, Stage.SAL, actor=principal.user_id, reason="accepted by sales", at=now,
-                                extra_fields=_NO_SLA, details={"sla_met": _sla_met(lead, now)})
-    events.publish("LeadStageChanged", {"leadId": lead.lead_id, "to": "SAL", "repId": lead.owner_id})
-    return lead
+    return lifecycle.transition(lead, Stage.SAL, actor=principal.user_id, reason="accepted by sales", at=now,
+                                extra_fields=_NO_SLA, details={"sla_met": _sla_met(lead, now)},
+                                follow_ups=event("LeadStageChanged", leadId=lead.lead_id, to="SAL",
+                                                 repId=lead.owner_id))
 
 
 def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool,
@@ -143,11 +144,10 @@ def reject_lead(principal: Principal, lead_id: str, reason: str, recycle: bool,
     if met is not None:
         details["sla_met"] = met
     earlier = sorted({*(lead.earlier_owners or []), *([lead.owner_id] if lead.owner_id else [])})
-    lead = lifecycle.transition(lead, target, actor=principal.user_id, reason=reason, at=now, details=details,
+    return lifecycle.transition(lead, target, actor=principal.user_id, reason=reason, at=now, details=details,
                                 extra_fields={"owner_id": None, "owner_sort": None, "earlier_owners": earlier,
-                                              **_NO_SLA})
-    events.publish("LeadStageChanged", {"leadId": lead.lead_id, "to": target.value})
-    return lead
+                                              **_NO_SLA},
+                                follow_ups=event("LeadStageChanged", leadId=lead.lead_id, to=target.value))
 
 
 def qualify_lead(principal: Principal, lead_id: str, *, budget: str | None, authority: str | None,
@@ -208,22 +208,19 @@ def close_opportunity(principal: Principal, lead_id: str, *, won: bool, reason: 
     if won:
         details = {"amount": opportunity.get("amount_cents", 0) / 100, "currency": opportunity.get("currency"),
                    **taken_out}
-        lead = lifecycle.transition(lead, Stage.CUSTOMER, actor=principal.user_id, reason=reason or "won",
-                                    extra_fields={"opportunity": opportunity, "close_reason": reason},
-                                    details=details)
         # hand-over to customer service (seed 003): ids and the deal, no personal data
-        events.publish("CustomerWon", {"leadId": lead.lead_id, "repId": lead.owner_id,
-                                       "amount": details["amount"], "currency": details["currency"],
-                                       "accountId": lead.account_id})
-        return lead
+        won_event = event("CustomerWon", leadId=lead.lead_id, repId=lead.owner_id, amount=details["amount"],
+                          currency=details["currency"], accountId=lead.account_id)
+        return lifecycle.transition(lead, Stage.CUSTOMER, actor=principal.user_id, reason=reason or "won",
+                                    extra_fields={"opportunity": opportunity, "close_reason": reason},
+                                    details=details, follow_ups=won_event)
     reason = (reason or "").strip() or None
     if not (reason or reason_code):
         raise InvalidInput("a lost opportunity needs a reason or a reasonCode", field="reason")
     code = _side_exit_code(Stage.LOST, reason, reason_code)
     opportunity["reason_code"] = code
-    lead = lifecycle.transition(lead, Stage.LOST, actor=principal.user_id, reason=reason or code,
-                                extra_fields={"opportunity": opportunity, "close_reason": reason},
-                                details={"reason_code": code, **taken_out})
     # finance and other consumers get the code; the free text stays in the lead's history
-    events.publish("OpportunityLost", {"leadId": lead.lead_id, "reasonCode": code})
-    return lead
+    return lifecycle.transition(lead, Stage.LOST, actor=principal.user_id, reason=reason or code,
+                                extra_fields={"opportunity": opportunity, "close_reason": reason},
+                                details={"reason_code": code, **taken_out},
+                                follow_ups=event("OpportunityLost", leadId=lead.lead_id, reasonCode=code))

@@ -7,14 +7,14 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from leadflow.adapters import clock, events, queues
+from leadflow.adapters import clock
+from leadflow.domain import followups
 from leadflow.domain.errors import ConcurrentUpdate, IllegalTransition
 from leadflow.domain.lifecycle import Quality, Stage
 from leadflow.domain.scoring import LeadProfile, ScoringRules, add_event, is_quote_request, mql_reason, score
 from leadflow.services import lifecycle
 from leadflow.services.rescore import RESCORE
 from leadflow.services.rulesets import active_rules
-from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store.models import LeadModel, TimelineModel
 
@@ -99,12 +99,12 @@ def hand_over_if_qualified(lead: LeadModel, rules: ScoringRules, *, contact_requ
                         quote_request=is_quote_request(profile_of(lead), rules))
     if reason is None:
         return False
+    follow_ups = (followups.event("LeadQualified.MQL", leadId=lead.lead_id, score=result_total, grade=lead.grade,
+                        reason=reason)
+                  + followups.work("routing", leadId=lead.lead_id, version=int(lead.version) + 1))
     try:
-        lead = lifecycle.transition(lead, Stage.MQL, actor=f"rule:scoring v{rules.version}", reason=reason,
-                                    details={"score": result_total, "grade": lead.grade})
+        lifecycle.transition(lead, Stage.MQL, actor=f"rule:scoring v{rules.version}", reason=reason,
+                             details={"score": result_total, "grade": lead.grade}, follow_ups=follow_ups)
     except IllegalTransition:
         return False
-    events.publish("LeadQualified.MQL", {"leadId": lead.lead_id, "score": result_total, "grade": lead.grade,
-                                         "reason": reason})
-    queues.send(get_settings().routing_queue_url, {"leadId": lead.lead_id, "version": int(lead.version)})
     return True

@@ -1,4 +1,4 @@
-"""Reading the pre-aggregated funnel counters (written by store.leads in each transition),
+"""The pre-aggregated funnel counters (added up from the outbox stream, `add_from_stream`),
 and the campaign costs finance records next to them in the MetricsTable.
 
 Request paths only Query one period key or BatchGet known keys: the number of
@@ -8,8 +8,10 @@ Scans at the end are for the `leadflow metrics reconcile` batch command only.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from leadflow.adapters.aws import client
@@ -74,6 +76,98 @@ def get_items(keys: Iterable[Key]) -> dict[Key, dict[str, int]]:
         else:
             raise RuntimeError("DynamoDB kept refusing to return counter items; retry later")
     return out
+
+
+# --- adding up the outbox stream ------------------------------------------------------------------
+# A batch of stream records is added in chunks; each chunk is one transaction: one ADD per counter
+# item it touches plus a checkpoint item keyed by its first record ("ckpt#<eventID>", holding the
+# sequence number of its last record). A redelivered batch starts at the same record (Lambda
+# retries a batch from where it failed), finds the checkpoint and skips what was counted: exactly
+# once per stream record, however often a batch comes back.
+
+TRANSACTION_ITEMS = 100
+CHECKPOINT_TTL_S = 3 * 24 * 3600  # a stream record lives 24 h: no retry comes later than that
+
+
+@dataclass(frozen=True)
+class StreamCounts:
+    event_id: str  # the stream record's eventID
+    sequence: int  # its SequenceNumber (increasing within the shard a batch comes from)
+    counters: list  # the outbox item's counter deltas
+
+
+class CountingStopped(Exception):
+    """A chunk could not be written: the retry must start at `record` (nothing from it on counted)."""
+
+    def __init__(self, record: StreamCounts):
+        super().__init__(f"counting stopped at stream record {record.sequence}")
+        self.record = record
+
+
+def add_from_stream(records: list[StreamCounts], *, now_epoch: int) -> tuple[int, int]:
+    """Add the records' counter deltas exactly once. Returns (records added now, records found
+    counted already). Raises CountingStopped naming the first record not counted."""
+    from leadflow.domain.followups import summed
+
+    added = skipped = 0
+    i = 0
+    while i < len(records):
+        done = _checkpoint(records[i].event_id)
+        if done is not None:
+            j = i
+            while j < len(records) and records[j].sequence <= done:
+                j += 1
+            j = max(j, i + 1)
+            skipped += j - i
+            i = j
+            continue
+        chunk = _chunk(records, i)
+        totals = summed(r.counters for r in chunk)
+        try:
+            _write_chunk(chunk[0].event_id, chunk[-1].sequence, totals, now_epoch)
+        except Exception as exc:  # throttled, cancelled, timed out: this chunk and the rest come again
+            raise CountingStopped(chunk[0]) from exc
+        added += len(chunk)
+        i += len(chunk)
+    return added, skipped
+
+
+def _chunk(records: list[StreamCounts], start: int) -> list[StreamCounts]:
+    """Records from `start` whose counter items fit one transaction beside the checkpoint."""
+    keys: set[tuple[str, str]] = set()
+    end = start
+    while end < len(records):
+        more = keys | {(pk, sk) for pk, sk, _ in records[end].counters}
+        if len(more) > TRANSACTION_ITEMS - 1 and end > start:
+            break
+        keys = more
+        end += 1
+    return records[start:end]
+
+
+def _checkpoint(event_id: str) -> int | None:
+    item = client("dynamodb").get_item(TableName=_table(), Key={"pk": {"S": f"ckpt#{event_id}"}, "sk": {"S": "-"}},
+                                       ConsistentRead=True).get("Item")
+    return int(item["last_sequence"]["S"]) if item else None
+
+
+def _write_chunk(first_event_id: str, last_sequence: int, totals: dict[Key, dict[str, int]], now_epoch: int) -> None:
+    items: list[dict[str, Any]] = [{"Put": {
+        "TableName": _table(), "ConditionExpression": "attribute_not_exists(pk)",
+        "Item": {"pk": {"S": f"ckpt#{first_event_id}"}, "sk": {"S": "-"},
+                 "last_sequence": {"S": str(last_sequence)}, "expires_at": {"N": str(now_epoch + CHECKPOINT_TTL_S)}},
+    }}]
+    for (pk, sk), increments in sorted(totals.items()):
+        names = {f"#a{n}": name for n, name in enumerate(sorted(increments))}
+        values = {f":v{n}": {"N": str(increments[name])} for n, name in enumerate(sorted(increments))}
+        items.append({"Update": {
+            "TableName": _table(), "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "UpdateExpression": "ADD " + ", ".join(f"#a{n} :v{n}" for n in range(len(names))),
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+        }})
+    # the token makes an SDK retry of a transaction that did commit a success, not a cancellation
+    token = hashlib.sha256(first_event_id.encode()).hexdigest()[:36]
+    client("dynamodb").transact_write_items(TransactItems=items, ClientRequestToken=token)
 
 
 # --- campaign costs ------------------------------------------------------------------------------

@@ -1,8 +1,12 @@
 """Lead repository: every write of a lead, its history and its counters.
 
 Every change is one DynamoDB transaction that checks the expected stage and
-version, appends the history item and moves the funnel counters, so a lead is
-never half-written and of two concurrent changes exactly one wins.
+version, appends the history item and writes the change's follow-ups into the
+outbox (counter deltas, events, work; see leadflow.domain.followups), so a lead
+is never half-written, of two concurrent changes exactly one wins, and what a
+change sets in motion is committed with it. No transaction of a lead touches an
+item other leads' transactions touch: the funnel counters are added up from the
+outbox stream (store.counters.add_from_stream).
 """
 
 from __future__ import annotations
@@ -12,21 +16,20 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
-from pynamodb.expressions.operand import Path
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from leadflow.domain.controlling import CounterUpdate
 from leadflow.domain.errors import ConcurrentUpdate, InvalidInput, no_such_lead
+from leadflow.domain.followups import NONE, FollowUps
 from leadflow.domain.json_input import parse_json
 from leadflow.store.models import (
-    CounterModel,
     HistoryModel,
     LeadModel,
     MarkerModel,
+    OutboxModel,
     TimelineModel,
     connection,
 )
@@ -49,8 +52,8 @@ CONFLICT_RETRIES = 5
 
 def commit(build: Callable[[TransactWrite], None]) -> None:
     """Run one transaction. When DynamoDB cancelled it only because another transaction touched
-    one of its items at the same moment (busy funnel counters), run it again after a short
-    random pause: nothing was written, and the conditions are checked anew."""
+    one of its items at the same moment, run it again after a short random pause: nothing was
+    written, and the conditions are checked anew."""
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
             with _transaction() as tx:
@@ -63,10 +66,22 @@ def commit(build: Callable[[TransactWrite], None]) -> None:
             time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
 
 
-def _add_counters(tx: TransactWrite, counters: Iterable[CounterUpdate]) -> None:
-    for counter in counters:
-        actions = [Path(attr).add(amount) for attr, amount in counter.increments.items()]
-        tx.update(CounterModel(counter.pk, counter.sk), actions=actions)
+OUTBOX_TTL_S = 3 * 24 * 3600  # the stream keeps a record 24 h; the item may go after that
+
+
+def add_follow_ups(tx: TransactWrite, lead_id: str, change: str, follow_ups: FollowUps, at: datetime) -> None:
+    """The outbox item of a change, in the change's transaction; `change` is unique per lead and
+    change ("v<version>" for a lead change), so the same change cannot be written twice."""
+    if not follow_ups:
+        return
+    item = OutboxModel(lead_id, change, counters=follow_ups.counters_json(), effects=follow_ups.effects_json(),
+                       at=at_iso(at), expires_at=int(at.timestamp()) + OUTBOX_TTL_S)
+    tx.save(item, condition=OutboxModel.change.does_not_exist())
+
+
+def version_change(version: int) -> str:
+    """The outbox key of the change that makes a lead's version `version`."""
+    return f"v{version:010d}"
 
 
 def _cancellation_codes(exc: TransactWriteError) -> list[str | None]:
@@ -96,7 +111,7 @@ def as_written(lead: LeadModel, set_fields: dict[str, Any], at: datetime | None 
 
 
 def create_lead(lead: LeadModel, history: HistoryModel, markers: list[MarkerModel],
-                counters: list[CounterUpdate]) -> None:
+                follow_ups: FollowUps) -> None:
     """Store a new lead with its first history entry and its uniqueness markers.
 
     Raises MarkerTaken naming the markers that already exist."""
@@ -105,13 +120,13 @@ def create_lead(lead: LeadModel, history: HistoryModel, markers: list[MarkerMode
         for marker in markers:
             tx.save(marker, condition=MarkerModel.marker.does_not_exist())
         tx.save(history, condition=HistoryModel.seq.does_not_exist())
-        _add_counters(tx, counters)
+        add_follow_ups(tx, lead.lead_id, version_change(lead.version), follow_ups, history.at)
 
     try:
         commit(build)
     except TransactWriteError as exc:
         codes = _cancellation_codes(exc)
-        # Items were added in order: lead, markers..., history, counters...
+        # Items were added in order: lead, markers..., history, outbox
         taken = [m.marker for m, code in zip(markers, codes[1:1 + len(markers)])
                  if code == "ConditionalCheckFailed"]
         if taken:
@@ -121,7 +136,7 @@ def create_lead(lead: LeadModel, history: HistoryModel, markers: list[MarkerMode
 
 def apply_change(lead: LeadModel, *, expected_stage: str, expected_version: int,
                  set_fields: dict[str, Any], history: HistoryModel,
-                 counters: list[CounterUpdate], markers: Iterable[MarkerModel] = (),
+                 follow_ups: FollowUps = NONE, markers: Iterable[MarkerModel] = (),
                  released_markers: Iterable[str] = ()) -> None:
     """Apply one change to a lead if it is still at (stage, version). `markers` are taken for the
     lead (MarkerTaken if another holds one), `released_markers` given up if the lead holds them."""
@@ -135,13 +150,13 @@ def apply_change(lead: LeadModel, *, expected_stage: str, expected_version: int,
             tx.save(marker, condition=MarkerModel.marker.does_not_exist())
         for name in released_markers:
             tx.delete(MarkerModel(name), condition=MarkerModel.lead_id == lead.lead_id)
-        _add_counters(tx, counters)
+        add_follow_ups(tx, lead.lead_id, version_change(expected_version + 1), follow_ups, history.at)
 
     try:
         commit(build)
     except TransactWriteError as exc:
         codes = _cancellation_codes(exc)
-        # Items were added in order: lead, history, markers..., released markers..., counters...
+        # Items were added in order: lead, history, markers..., released markers..., outbox
         taken = [m.marker for m, code in zip(markers, codes[2:2 + len(markers)]) if code == "ConditionalCheckFailed"]
         if taken:
             raise MarkerTaken(taken) from exc
@@ -157,7 +172,8 @@ class AlreadyRecorded(Exception):
     """The engagement event is on the timeline already (a redelivery)."""
 
 
-def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: TimelineModel | None) -> None:
+def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: TimelineModel | None,
+                     follow_ups: FollowUps = NONE, at: datetime | None = None) -> None:
     """Put the event on the timeline and update the lead's score in one transaction."""
     actions = lead_actions(set_fields, lead.version)
     condition = LeadModel.version == lead.version
@@ -165,6 +181,8 @@ def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: Time
         if event is not None:
             tx.save(event, condition=TimelineModel.event_sort.does_not_exist())
         tx.update(lead, actions=actions, condition=condition)
+        if follow_ups:
+            add_follow_ups(tx, lead.lead_id, version_change(lead.version + 1), follow_ups, at or datetime.now(UTC))
 
     try:
         commit(build)
@@ -212,14 +230,21 @@ def get_marker(marker: str) -> MarkerModel | None:
 PENDING_TTL_S = 14 * 24 * 3600
 
 
-def save_pending(kind: str, lead_id: str, item_id: str, payload: dict[str, Any], now: datetime) -> None:
-    """Keep what a queue message points to until its consumer took it (the same item twice: once)."""
+def save_pending(kind: str, lead_id: str, item_id: str, payload: dict[str, Any], now: datetime,
+                 follow_ups: FollowUps = NONE) -> None:
+    """Keep what a queue message points to until its consumer took it, with the follow-ups that
+    announce it, in one transaction (the same item twice: once)."""
     marker = MarkerModel(f"{kind}#{lead_id}#{item_id}", lead_id=lead_id, payload=payload,
                          expires_at=int(now.timestamp()) + PENDING_TTL_S)
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(marker, condition=MarkerModel.marker.does_not_exist())
+        add_follow_ups(tx, lead_id, f"{kind}#{item_id}", follow_ups, now)
+
     try:
-        marker.save(condition=MarkerModel.marker.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        commit(build)
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" not in _cancellation_codes(exc):
             raise
 
 

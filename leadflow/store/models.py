@@ -248,6 +248,22 @@ class MarkerModel(Model):
     expires_at = NumberAttribute(null=True)  # TTL, epoch seconds
 
 
+class OutboxModel(Model):
+    """The follow-ups of one committed change, written in the change's own transaction and read
+    from the table's stream (CountersFunction, RelayFunction): `change` names the change
+    ("v<lead version>", or a business key), so writing the same change twice fails."""
+
+    class Meta(_Meta):
+        table_name = _settings.outbox_table
+
+    lead_id = UnicodeAttribute(hash_key=True)
+    change = UnicodeAttribute(range_key=True)
+    counters = JSONAttribute(null=True)  # [[pk, sk, {attribute: delta}], ...]
+    effects = JSONAttribute(null=True)  # [{"event": type, "detail": {...}} | {"work": queue, "body": {...}}]
+    at = UnicodeAttribute()
+    expires_at = NumberAttribute()  # TTL: the stream keeps records 24 h, the item a little longer
+
+
 class CounterModel(Model):
     """A pre-aggregated funnel counter item (see leadflow.domain.controlling)."""
 
@@ -374,4 +390,5 @@ class MatchModel(Model):
 
 
 ALL_MODELS: tuple[type[Model], ...] = (LeadModel, HistoryModel, MarkerModel, CounterModel, ConfigModel,
-                                       AccountModel, MatchModel, TimelineModel, RoutingStateModel, NurtureModel)
+                                       AccountModel, MatchModel, TimelineModel, RoutingStateModel, NurtureModel,
+                                       OutboxModel)

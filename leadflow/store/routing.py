@@ -8,10 +8,17 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from leadflow.domain.controlling import CounterUpdate
 from leadflow.domain.errors import ConcurrentUpdate
+from leadflow.domain.followups import FollowUps
 from leadflow.store.counters import counters_for
-from leadflow.store.leads import _add_counters, _cancellation_codes, at_iso, commit, lead_actions
+from leadflow.store.leads import (
+    _cancellation_codes,
+    add_follow_ups,
+    at_iso,
+    commit,
+    lead_actions,
+    version_change,
+)
 from leadflow.store.models import HistoryModel, LeadModel, RoutingStateModel
 
 ROTATION = "rotation"
@@ -33,7 +40,7 @@ def rep_loads(day: str) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def assign(lead: LeadModel, *, set_fields: dict[str, Any], history: HistoryModel,
-           counters: list[CounterUpdate], rotation: tuple[str, dict[str, Any], int] | None,
+           follow_ups: FollowUps, rotation: tuple[str, dict[str, Any], int] | None,
            log: RoutingStateModel | None, expected_owner: str | None) -> None:
     """Assign (or reassign) in one transaction: the lead must still be at its version and
     owner, and the rotation at its version, or nothing is written."""
@@ -51,7 +58,7 @@ def assign(lead: LeadModel, *, set_fields: dict[str, Any], history: HistoryModel
                     else RoutingStateModel.version == version)
         if log is not None:
             tx.save(log)
-        _add_counters(tx, counters)
+        add_follow_ups(tx, lead.lead_id, version_change(lead.version + 1), follow_ups, history.at)
 
     try:
         commit(build)

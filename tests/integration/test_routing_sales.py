@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.helpers import LambdaContext, graphql, sqs_event
+from tests.helpers import LambdaContext, graphql, settle, sqs_event
 
 TEAM = {
     "version": 7, "timezone": "Europe/Berlin", "default_team": "t1",
@@ -148,6 +148,7 @@ def test_reassign_refusals_each_name_their_rule(team):
     assert moved["ownerId"] == other and moved["history"][-1]["reason"] == "reassigned by boss: speaks French"
     from leadflow.store.counters import counters_for
 
+    settle()  # loads are added up from the outbox stream
     loads = counters_for("load#open")
     assert loads[other]["open"] == 1 and loads[owner]["open"] == 0
     graphql(gql, "mutation($id: ID!) { acceptLead(id: $id) { stage } }", {"id": lead_id}, role="sales_rep",
@@ -223,6 +224,7 @@ def test_rejected_lead_goes_back_to_nurturing_with_its_reason(team):
     assert node["history"][-1]["reason"] == "no budget this year"
     from leadflow.store.counters import counters_for
 
+    settle()
     assert counters_for("load#open")[rep]["open"] == 0
 
 
@@ -422,6 +424,7 @@ def test_reasons_reach_counters_only_as_configured_codes(team):
     assert closed == {"stage": "LOST", "closeReason": "Frau Schmidt nimmt Anbieter X",
                       "opportunity": {"lostReasonCode": "competitor"}}
 
+    settle()
     counted = {name for item in scan_counter_items(lambda pk: True).values() for name in item
                if name.startswith("rsn_")}
     assert counted == {"rsn_RECYCLED_other", "rsn_RECYCLED_bad_timing", "rsn_RECYCLED_no_budget",

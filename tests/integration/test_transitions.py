@@ -9,7 +9,7 @@ import pytest
 
 from leadflow.domain.errors import ConcurrentUpdate, IllegalTransition
 from leadflow.domain.lifecycle import Stage
-from tests.helpers import LambdaContext, http_event
+from tests.helpers import LambdaContext, http_event, settle
 
 
 def _new_lead() -> str:
@@ -33,6 +33,7 @@ def test_transition_appends_history_and_moves_counters(aws):
         (None, "LEAD", "system:capture"), ("LEAD", "MQL", "rule:score>=60")]
     from leadflow.domain.controlling import period_key
 
+    settle()  # the counters are added up from the outbox stream
     counters = counters_for(f"month#{period_key('month', lead.stage_entered_at, 'Europe/Berlin')}")
     assert counters["LEAD|source|fair"]["entered"] == 1
     assert counters["LEAD|source|fair"]["exit_MQL"] == 1
