@@ -12,7 +12,8 @@ from leadflow.store.counters import CountingStopped, StreamCounts, add_from_stre
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    records = [StreamCounts(r["eventID"], int(r["dynamodb"]["SequenceNumber"]), counters)
+    records = [StreamCounts(r["eventID"], int(r["dynamodb"]["SequenceNumber"]), counters,
+                            r["dynamodb"]["NewImage"].get("at", {}).get("S", ""))
                for r, counters in outbox_items(event, "counters")]
     try:
         added, skipped = add_from_stream(records, now_epoch=int(time.time()))

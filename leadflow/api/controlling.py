@@ -4,7 +4,7 @@ so finance may read all of them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated
 
@@ -135,6 +135,9 @@ class Funnel:
     group_by: MetricsGroupBy
     periods: list[str]
     groups: list[FunnelGroup]
+    as_of: datetime | None = strawberry.field(default=None, description=(
+        "The counters include every change up to about this time (the commit time of the newest change "
+        "counted; they are added up from the change stream, usually seconds behind). Null: nothing counted yet."))
 
     @classmethod
     def of(cls, r: service.FunnelReport, top: int) -> Funnel:
@@ -171,6 +174,9 @@ class CohortReport:
     to: date
     group_by: MetricsGroupBy
     cohorts: list[Cohort]
+    as_of: datetime | None = strawberry.field(default=None, description=(
+        "The counters include every change up to about this time (the commit time of the newest change "
+        "counted; they are added up from the change stream, usually seconds behind). Null: nothing counted yet."))
 
 
 @strawberry.type
@@ -200,6 +206,9 @@ class SlaCompliance:
     grain: PeriodGrain
     group_by: MetricsGroupBy
     groups: list[SlaGroup]
+    as_of: datetime | None = strawberry.field(default=None, description=(
+        "The counters include every change up to about this time (the commit time of the newest change "
+        "counted; they are added up from the change stream, usually seconds behind). Null: nothing counted yet."))
 
 
 @strawberry.type(description="A campaign's results under one attribution model, in the report's currency.")
@@ -249,6 +258,9 @@ class CampaignPerformance:
     currency: str
     campaigns: list[CampaignResult]
     total: CampaignResult
+    as_of: datetime | None = strawberry.field(default=None, description=(
+        "The counters include every change up to about this time (the commit time of the newest change "
+        "counted; they are added up from the change stream, usually seconds behind). Null: nothing counted yet."))
 
 
 @strawberry.type
@@ -297,7 +309,9 @@ class ControllingQuery:
     def funnel(self, from_: From, to: To, group_by: MetricsGroupBy = MetricsGroupBy.NONE,
                grain: PeriodGrain | None = None, top_reasons: int = 5) -> Funnel:
         report = service.funnel(from_, to, group_by.value, grain.value if grain else None)
-        return Funnel.of(report, _top(top_reasons))
+        funnel = Funnel.of(report, _top(top_reasons))
+        funnel.as_of = service.counted_as_of()
+        return funnel
 
     @strawberry.field(permission_classes=[READ],
                       description="Of the leads captured in each month, how many reached each stage so far.")
@@ -306,7 +320,7 @@ class ControllingQuery:
         return CohortReport(from_=r.start, to=r.end, group_by=MetricsGroupBy(r.group_by), cohorts=[
             Cohort(month=c.month, group=c.group, captured=c.captured,
                    stages=[CohortStage(stage=s.stage, reached=s.reached, rate=s.rate) for s in c.stages])
-            for c in r.cohorts])
+            for c in r.cohorts], as_of=service.counted_as_of())
 
     @strawberry.field(permission_classes=[READ], description="Acceptance within the SLA per period (and rep).")
     def sla_compliance(self, from_: From, to: To, group_by: MetricsGroupBy = MetricsGroupBy.NONE,
@@ -314,7 +328,8 @@ class ControllingQuery:
         r = service.sla_compliance(from_, to, group_by.value, grain.value if grain else None)
         return SlaCompliance(from_=r.start, to=r.end, grain=PeriodGrain(r.grain), group_by=MetricsGroupBy(r.group_by),
                              groups=[SlaGroup(key=g.key, total=SlaFigures.of(g.total),
-                                              periods=[SlaFigures.of(p) for p in g.periods]) for g in r.groups])
+                                              periods=[SlaFigures.of(p) for p in g.periods]) for g in r.groups],
+                             as_of=service.counted_as_of())
 
     @strawberry.field(permission_classes=[READ], description=(
         "Spend, cost per lead / MQL / SQL / customer, revenue won and ROI per campaign, by first and last touch, "
@@ -323,7 +338,7 @@ class ControllingQuery:
         r = service.campaign_performance(from_, to, currency)
         return CampaignPerformance(from_=r.start, to=r.end, currency=r.currency,
                                    campaigns=[CampaignResult.of(c) for c in r.campaigns],
-                                   total=CampaignResult.of(r.total))
+                                   total=CampaignResult.of(r.total), as_of=service.counted_as_of())
 
     @strawberry.field(permission_classes=[READ], description="Recorded campaign costs per month with their changes.")
     def campaign_costs(self, from_: From, to: To, campaign: str | None = None) -> list[CampaignCost]:

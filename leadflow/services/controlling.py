@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from leadflow.adapters import clock
@@ -149,6 +149,13 @@ class FunnelReport:
 def _metrics(attributes_of: Mapping[str, dict[str, int]]) -> tuple[list[StageMetrics], list[StageMetrics]]:
     return ([stage_metrics(s, attributes_of.get(s.value, {})) for s in FUNNEL],
             [stage_metrics(s, attributes_of.get(s.value, {})) for s in SIDE_EXIT_ORDER])
+
+
+def counted_as_of() -> datetime | None:
+    """The counters are added up from the change stream (seconds behind the commits): the time of
+    the newest change they include, which every report shows as its "as of"."""
+    value = store.counted_as_of()
+    return datetime.fromisoformat(value) if value else None
 
 
 def funnel(start: date, end: date, group_by: str = "none", grain: str | None = None) -> FunnelReport:

@@ -131,15 +131,20 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
 
 def apply_retention(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     """Erase leads that stayed too long in a stage without converting (config/privacy.yaml).
-    Found through the by_stage index (stage_sort starts with the time the stage was entered)."""
+    Found through the by_stage index (stage_sort starts with the time the stage was entered); an
+    index is read eventually consistent, so each lead is read again, consistently, and erased only
+    if it is still in that stage since before the cutoff (a lead re-opened a moment ago stays)."""
     from leadflow.services.rulesets import active_rules
 
     now = now or clock.now()
     erased: dict[str, int] = {}
     for stage, cutoff in active_rules("privacy").cutoffs(now).items():
         count = 0
-        for lead in LeadModel.by_stage.query(stage.value, LeadModel.stage_sort < repo.at_iso(cutoff),
-                                             filter_condition=LeadModel.erased_at.does_not_exist(), limit=limit):
+        for found in LeadModel.by_stage.query(stage.value, LeadModel.stage_sort < repo.at_iso(cutoff),
+                                              filter_condition=LeadModel.erased_at.does_not_exist(), limit=limit):
+            lead = repo.find_lead(found.lead_id)
+            if lead is None or lead.erased_at or lead.stage != stage.value or lead.stage_entered_at >= cutoff:
+                continue
             erase_person(lead.lead_id, actor="system:retention")
             count += 1
         erased[stage.value] = count

@@ -94,6 +94,7 @@ class StreamCounts:
     event_id: str  # the stream record's eventID
     sequence: int  # its SequenceNumber (increasing within the shard a batch comes from)
     counters: list  # the outbox item's counter deltas
+    at: str = ""  # when the change was committed (ISO)
 
 
 class CountingStopped(Exception):
@@ -129,7 +130,29 @@ def add_from_stream(records: list[StreamCounts], *, now_epoch: int) -> tuple[int
             raise CountingStopped(chunk[0]) from exc
         added += len(chunk)
         i += len(chunk)
+        _mark_counted(max(r.at for r in chunk))
     return added, skipped
+
+
+AS_OF_KEY = {"pk": {"S": "meta"}, "sk": {"S": "counted"}}
+
+
+def _mark_counted(at: str) -> None:
+    """Remember the newest change counted (only forwards; one write per chunk, not per lead)."""
+    if not at:
+        return
+    try:
+        client("dynamodb").update_item(TableName=_table(), Key=AS_OF_KEY, UpdateExpression="SET as_of = :at",
+                                       ConditionExpression="attribute_not_exists(as_of) OR as_of < :at",
+                                       ExpressionAttributeValues={":at": {"S": at}})
+    except client("dynamodb").exceptions.ConditionalCheckFailedException:
+        pass  # a later change was counted already
+
+
+def counted_as_of() -> str | None:
+    """When the newest change the counters include was committed (None: nothing counted yet)."""
+    item = client("dynamodb").get_item(TableName=_table(), Key=AS_OF_KEY).get("Item")
+    return item["as_of"]["S"] if item else None
 
 
 def _chunk(records: list[StreamCounts], start: int) -> list[StreamCounts]:
@@ -166,7 +189,8 @@ def _write_chunk(first_event_id: str, last_sequence: int, totals: dict[Key, dict
             "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
         }})
     # the token makes an SDK retry of a transaction that did commit a success, not a cancellation
-    token = hashlib.sha256(first_event_id.encode()).hexdigest()[:36]
+    # (the same records give the same token and the same request)
+    token = hashlib.sha256(f"{first_event_id}:{last_sequence}".encode()).hexdigest()[:36]
     client("dynamodb").transact_write_items(TransactItems=items, ClientRequestToken=token)
 
 

@@ -15,6 +15,7 @@ import base64
 import json
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -43,8 +44,8 @@ class MarkerTaken(Exception):
         self.markers = markers
 
 
-def _transaction() -> TransactWrite:
-    return TransactWrite(connection=connection())
+def _transaction(token: str) -> TransactWrite:
+    return TransactWrite(connection=connection(), client_request_token=token)
 
 
 CONFLICT_RETRIES = 5
@@ -53,10 +54,14 @@ CONFLICT_RETRIES = 5
 def commit(build: Callable[[TransactWrite], None]) -> None:
     """Run one transaction. When DynamoDB cancelled it only because another transaction touched
     one of its items at the same moment, run it again after a short random pause: nothing was
-    written, and the conditions are checked anew."""
+    written, and the conditions are checked anew.
+
+    Each attempt has a ClientRequestToken: when a transaction did commit but its answer was lost
+    (a timeout the SDK retries with the same request), the retry is answered with success instead
+    of failing on its own conditions, so a committed change is never reported as a conflict."""
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
-            with _transaction() as tx:
+            with _transaction(uuid.uuid4().hex) as tx:
                 build(tx)
             return
         except TransactWriteError as exc:

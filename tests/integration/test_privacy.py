@@ -79,6 +79,32 @@ def test_retention_erases_only_unconverted_leads_past_their_limit(aws, monkeypat
     assert handler({}, LambdaContext())["DISQUALIFIED"] == 0  # erased once
 
 
+def test_retention_reads_the_lead_again_before_erasing_what_a_stale_index_found(aws, monkeypatch):
+    """The by_stage index is eventually consistent: a lead it still lists as DISQUALIFIED may just
+    have been re-opened by a genuine request. Retention erases only what a consistent read confirms."""
+    from datetime import timedelta
+
+    from functions.retention import handler
+    from leadflow.adapters import clock
+    from leadflow.store.leads import get_lead
+    from leadflow.store.models import LeadModel
+    from tests.helpers import LambdaContext
+
+    junk = capture({"firstName": "asdf", "lastName": "asdf", "email": WITH_CONSENT["email"], "country": "DE"})
+    drain_intake(aws)
+    stale = get_lead(junk)
+    assert stale.stage == "DISQUALIFIED"
+    later = clock.now() + timedelta(days=91)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert capture(WITH_CONSENT) == junk  # the real person writes in: the lead is re-opened
+    drain_intake(aws)
+    assert get_lead(junk).stage == "LEAD"
+    monkeypatch.setattr(type(LeadModel.by_stage), "query",
+                        lambda self, stage, *a, **k: iter([stale] if stage == "DISQUALIFIED" else []))
+    assert handler({}, LambdaContext())["DISQUALIFIED"] == 0
+    assert get_lead(junk).email == WITH_CONSENT["email"] and get_lead(junk).erased_at is None
+
+
 @pytest.mark.usefixtures("team")
 def test_erasing_worked_leads_keeps_every_counter_and_reconcile_clean():
     """Accepted, won, lost and rejected leads erased: the SLA outcomes, amounts and reason codes
