@@ -46,6 +46,10 @@ class Call:
     wru: float = 0.0  # base table writes (transactional items x2)
     gsi_wru: float = 0.0  # index maintenance writes
     error: str | None = None
+    # write units per item ("table key") and per partition ("table|partition" or "table/index|partition")
+    item_wru: Counter = field(default_factory=Counter)
+    item_writes: Counter = field(default_factory=Counter)
+    partition_wru: Counter = field(default_factory=Counter)
 
     @property
     def label(self) -> str:
@@ -268,12 +272,19 @@ class _Images:
         for (table, key, kind), old in zip(self.targets, self.old, strict=True):
             new = old if failed else self._get(table, key)
             size = max(item_size(old), item_size(new))
-            call.wru += factor * _units(size, 1024)
+            units = factor * _units(size, 1024)
+            call.wru += units
             if failed or kind == "check":
                 continue
-            call.gsi_wru += self._index_writes(table, old, new)
+            name = short_table(table)
+            values = [next(iter(v.values())) for v in key.values()]
+            item = f"{name} {'/'.join(str(v) for v in values)}"
+            call.item_wru[item] += units
+            call.item_writes[item] += 1
+            call.partition_wru[f"{name}|{values[0]}"] += units
+            call.gsi_wru += self._index_writes(table, old, new, call.partition_wru)
 
-    def _index_writes(self, table: str, old: dict | None, new: dict | None) -> float:
+    def _index_writes(self, table: str, old: dict | None, new: dict | None, partitions: Counter) -> float:
         try:
             moto_table = self.backend.get_table(table)
         except Exception:
@@ -286,14 +297,24 @@ class _Images:
             new_entry = _projected(new, index_keys, table_keys, index.projection)
             if old_entry == new_entry:
                 continue
+
+            def partition(entry: dict, name: str = index.name, key: str = index_keys[0]) -> str:
+                return f"{short_table(table)}/{name}|{next(iter(entry[key].values()))}"
+
             if old_entry is not None and new_entry is not None and \
                     all(old[k] == new[k] for k in index_keys):
-                units += _units(item_size(new_entry), 1024)  # same index key: one update
+                written = _units(item_size(new_entry), 1024)  # same index key: one update
+                units += written
+                partitions[partition(new_entry)] += written
                 continue
             if old_entry is not None:
-                units += _units(item_size(old_entry), 1024)  # delete the old entry
+                written = _units(item_size(old_entry), 1024)  # delete the old entry
+                units += written
+                partitions[partition(old_entry)] += written
             if new_entry is not None:
-                units += _units(item_size(new_entry), 1024)  # put the new one
+                written = _units(item_size(new_entry), 1024)  # put the new one
+                units += written
+                partitions[partition(new_entry)] += written
         return units
 
 

@@ -135,8 +135,13 @@ def preflight() -> int:
 
 
 def receive(stack, queue: str, max_messages: int = 10) -> list[dict[str, Any]]:
-    """Messages waiting on a queue (the harness's own requests: call outside counting())."""
+    """Messages waiting on a queue (the harness's own requests: call outside counting()); the outbox
+    stream consumers run first, as they would have by the time a poller looks."""
     import boto3
+
+    from tests.helpers import settle
+
+    settle(stack)
 
     sqs = boto3.client("sqs", region_name="eu-central-1")
     url = stack.queue_url(queue)

@@ -118,8 +118,8 @@ class Faults:
             if function == "client" or service in skip_services:
                 continue
             out[Point(function, service, operation, resource, "before")] = None
-            writes = (service == "dynamodb" and operation in WRITES
-                      or service in ("sesv2", "ses", "sqs", "events") and operation.startswith(("Send", "Put")))
+            writes = ((service == "dynamodb" and operation in WRITES)
+                      or (service in ("sesv2", "ses", "sqs", "events") and operation.startswith(("Send", "Put"))))
             if writes and succeeded:
                 out[Point(function, service, operation, resource, "after")] = None
         return list(out)

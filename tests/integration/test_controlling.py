@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 from leadflow.domain.access import Principal, Role
 from leadflow.domain.controlling import percentile_hours, reason_code, time_bucket
 from leadflow.domain.lifecycle import FUNNEL, SIDE_EXITS, Stage
+from tests.helpers import settle
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FROM, TO = date(2026, 1, 1), date(2026, 3, 31)
@@ -52,7 +53,9 @@ def demo():
             patch.setenv(key, value)
         reset_process_caches()
         try:
-            yield seed_demo()
+            seeded = seed_demo()
+            settle(stack)  # the counters are added up from the outbox stream
+            yield seeded
         finally:
             reset_process_caches()
 

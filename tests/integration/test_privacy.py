@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.helpers import graphql
+from tests.helpers import graphql, settle
 from tests.integration.test_nurturing import WITH_CONSENT, confirm_link, sweep, track
 from tests.integration.test_qualification import capture, drain_intake
 from tests.integration.test_routing_sales import team  # noqa: F401  (the sales team fixture)
@@ -137,6 +137,7 @@ def test_erasing_worked_leads_keeps_every_counter_and_reconcile_clean():
         '{ stage } }', lost)
     act('mutation($id: ID!) { rejectLead(id: $id, reason: "Eva Lang left the company", recycle: false) '
         '{ stage } }', rejected)
+    settle()  # the counters are added up from the outbox stream
     assert reconcile().ok
     before = scan_counter_items(lambda pk: True)
 
@@ -145,6 +146,7 @@ def test_erasing_worked_leads_keeps_every_counter_and_reconcile_clean():
         assert "errors" not in erased, erased
         everything = json.dumps([h.attribute_values for h in history_of(lead_id)], default=str)
         assert "Lang" not in everything and "50k" not in everything
+    settle()
     report = reconcile()
     assert report.drift == [] and report.approximate == 0
     assert scan_counter_items(lambda pk: True) == before  # erasure moves no counter

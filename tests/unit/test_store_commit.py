@@ -31,9 +31,14 @@ class _FakeTransaction:
 
 def run(monkeypatch, outcomes):
     calls = []
-    monkeypatch.setattr(leads, "_transaction", lambda: _FakeTransaction(outcomes))
+    tokens = []
+    monkeypatch.setattr(leads, "_transaction", lambda token: tokens.append(token) or _FakeTransaction(outcomes))
     monkeypatch.setattr(leads.time, "sleep", lambda s: None)
-    leads.commit(lambda tx: calls.append(tx))
+    try:
+        leads.commit(lambda tx: calls.append(tx))
+    finally:
+        # every attempt has its own idempotency token (an SDK retry of one attempt reuses it)
+        assert len(set(tokens)) == len(tokens) == len(calls) and all(len(t) == 32 for t in tokens)
     return len(calls)
 
 
