@@ -6,6 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.logging import correlation_paths
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 from pydantic import ValidationError
 
 from functions.common import domain_error_response, error_response, json_response, logger, tracer
@@ -39,6 +41,16 @@ def _domain_error(exc: DomainError):
 def _body_error(exc: BodyError):
     return error_response(exc.status, exc.errors(),
                           "submission too large" if exc.status == 413 else "body could not be read")
+
+
+@app.exception_handler([ClientError, BotoCoreError, PynamoDBException])
+def _aws_unavailable(exc: Exception):
+    """AWS refused or timed out (throttling, an outage): nothing half-written (one transaction),
+    and a form sent again finds what did get stored. Say so, without internal text."""
+    logger.warning("capture could not reach AWS", extra={"error": type(exc).__name__})
+    return error_response(503, [{"field": "body", "rule": "temporarily_unavailable",
+                                 "message": "the submission could not be stored just now; send it again"}],
+                          "temporarily unavailable, send the form again", headers={"Retry-After": "2"})
 
 
 @app.post("/leads")

@@ -64,8 +64,9 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
                     body=json.dumps(body), headers=headers or {})
 
 
-def error_response(status: int, errors: list[dict[str, str]], message: str) -> Response:
-    return json_response(status, {"message": message, "errors": errors})
+def error_response(status: int, errors: list[dict[str, str]], message: str,
+                   headers: dict[str, str] | None = None) -> Response:
+    return json_response(status, {"message": message, "errors": errors}, headers)
 
 
 def domain_error_response(exc: DomainError) -> Response:

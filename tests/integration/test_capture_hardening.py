@@ -103,3 +103,33 @@ def test_ten_concurrent_captures_of_one_email_make_one_lead(aws_server):
         t.join()
     assert len(ids) == 10 and len(set(ids)) == 1
     assert stored_leads() == 1
+
+
+def test_a_throttled_store_answers_503_send_again_and_nothing_is_half_written(aws, monkeypatch):
+    """AWS refusing the write (throttling beyond the SDK's retries) is not the sender's fault and
+    not a crash: 503 with Retry-After and no internal text; the form sent again is stored once."""
+    import botocore.client
+    from botocore.exceptions import ClientError
+
+    from functions.capture import handler
+    from leadflow.store.models import LeadModel
+    from tests.helpers import LambdaContext, http_event
+
+    original = botocore.client.BaseClient._make_api_call
+    refused = []
+
+    def throttled(client, operation, params):
+        if operation == "TransactWriteItems" and not refused:
+            refused.append(operation)
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, operation)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", throttled)
+    body = {"firstName": "Ida", "lastName": "Kranz", "email": "ida.kranz@kranz-logistik.de", "country": "DE"}
+    first = handler(http_event("POST", "/leads", body=body), LambdaContext())
+    assert first["statusCode"] == 503 and first["headers"]["Retry-After"] == "2"
+    assert "Rate exceeded" not in first["body"] and "Throttling" not in first["body"]
+    assert json.loads(first["body"])["errors"][0]["rule"] == "temporarily_unavailable"
+    assert list(LeadModel.scan()) == []
+    again = handler(http_event("POST", "/leads", body=body), LambdaContext())
+    assert again["statusCode"] == 202 and len(list(LeadModel.scan())) == 1
