@@ -25,7 +25,8 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 
 FUNCTION_TIMEOUT_S = 15  # GraphqlFunction's Timeout in template.yaml (tests/integration/test_query_cost.py)
-# Measured (docs/api.md, "GraphQL query cost"): per request ~2.7 ms of our CPU here, x3.5 at 512 MB, + a 4-8 ms round trip
+# Measured (docs/api.md, "GraphQL query cost"): per request ~2.7 ms of our CPU here, x3.5 at 512 MB,
+# + a 4-8 ms round trip
 MS_PER_REQUEST = 15
 MAX_COST = FUNCTION_TIMEOUT_S * 1000 // 2 // MS_PER_REQUEST  # half the timeout: 500
 OBJECTS_PER_REQUEST = 30  # ~0.15 ms of CPU here per object built and serialised, x3.5 at 512 MB

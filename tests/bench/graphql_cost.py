@@ -140,7 +140,7 @@ def lines(f: Figures) -> list[str]:
         "",
         "The attack of issue 12 (15 aliases × `leads(first: 100)` × history, timeline, consents, journey) is",
         f"refused before any read in **{f.attack_ms:.0f} ms** (0 DynamoDB requests): \"{f.attack_error[:160]}…\"",
-        "(cost model: docs/api.md, "GraphQL query cost").", ""]
+        "(cost model: docs/api.md, \"GraphQL query cost\").", ""]
 
 
 if __name__ == "__main__":

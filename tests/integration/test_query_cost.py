@@ -11,8 +11,8 @@ from datetime import date, timedelta
 import pytest
 from mangum import Mangum
 
-from tests.bench.graphql_cost import ATTACK, CONSOLE, EVENTS, HISTORY, NESTED, seed
 from tests.bench.counting import counting, uninstall
+from tests.bench.graphql_cost import ATTACK, CONSOLE, EVENTS, HISTORY, NESTED, seed
 from tests.helpers import LambdaContext, claims, http_event
 
 
@@ -65,7 +65,7 @@ def test_a_console_page_of_50_leads_with_history_and_timeline_passes(prod_api):
 def test_nested_lists_of_a_page_load_in_batches(prod_api, requests_counted):
     ids = seed(50)
     with requests_counted() as log:
-        status, answer = call(prod_api, NESTED, {"first": 50})
+        _, answer = call(prod_api, NESTED, {"first": 50})
     assert not answer.get("errors"), answer.get("errors")
     # consents and journeys of all 50 leads: one BatchGetItem (it was a GetItem each: 100);
     # history, timeline and duplicate links: one Query per lead (no Query spans partitions)
@@ -85,7 +85,7 @@ def test_a_lead_asked_for_twice_in_one_request_is_read_once(prod_api, requests_c
     twice = ("{ a: leads(stage: LEAD, first: 20) { edges { node { id timeline { type } } } } "
              "b: leads(stage: LEAD, first: 20) { edges { node { id timeline { type } } } } }")
     with requests_counted() as log:
-        status, answer = call(prod_api, twice)
+        _, answer = call(prod_api, twice)
     assert not answer.get("errors") and len(answer["data"]["b"]["edges"]) == 20
     assert log.kinds()["Query(Timeline)"] == 20  # not 40
 
@@ -96,7 +96,7 @@ def test_a_lead_without_nurture_items_or_links_reads_as_empty(prod_api):
     [lead_id] = seed(1)
     NurtureModel(f"lead#{lead_id}", "consent").delete()
     NurtureModel(f"lead#{lead_id}", "journey").delete()
-    status, answer = call(prod_api, 'query($id: ID!) { lead(id: $id) { consents { purpose } journey { journeyId } '
+    _, answer = call(prod_api, 'query($id: ID!) { lead(id: $id) { consents { purpose } journey { journeyId } '
                                     'possibleDuplicates } }', {"id": lead_id})
     assert answer == {"data": {"lead": {"consents": [], "journey": None, "possibleDuplicates": [f"{lead_id}-dup"]}}}
 
@@ -104,7 +104,6 @@ def test_a_lead_without_nurture_items_or_links_reads_as_empty(prod_api):
 # ------------------------------------------------------------------ the cost model
 def cost(query: str, variables: dict | None = None, role: str = "admin"):
     from graphql import parse
-
     from leadflow.api.cost import estimate
     from leadflow.api.schema import schema
 
@@ -151,7 +150,6 @@ def test_every_root_field_has_a_cost():
 
 def test_every_documented_operation_fits_the_limit():
     from graphql import OperationDefinitionNode, parse, print_ast
-
     from leadflow.api.cost import MAX_COST
     from tests.e2e.test_documented_operations import OPERATIONS
 
