@@ -3,7 +3,7 @@ timeout is refused before anything is read.
 
 Before execution the operation is walked with its arguments (variables resolved): a field that
 returns a list multiplies what is under it by its `first` (clamped to its maximum page, 100), a
-connection's `edges` by the connection's `first`, other lists by an estimate (LIST_SIZES); aliases
+connection's `edges` by the connection's `first`, other lists by LIST_SIZES (or one); aliases
 and fragments add their fields again. Each field that reads DynamoDB adds its requests
 (FIELD_REQUESTS) for every time it resolves, except the batched ones, which add a BatchGetItem per
 100 parents. The cost is
@@ -36,9 +36,12 @@ BATCH_KEYS = 100  # keys per BatchGetItem
 # this many items, a page of `first` per request
 MAX_EXAMINED = 500
 
-# Lists whose length the caller does not choose: a typical upper bound (their fields read nothing).
+# Lists whose length the caller does not choose and whose fields read nothing: a lead's history
+# counts with a typical upper bound; other lists follow the data and count as one item (a lead's
+# reasons and consents are a handful; the reports are bounded by their own limits: 400 periods,
+# MAX_CSV_ROWS, and are built whole whatever the selection).
 LIST_SIZES: dict[str, int] = {"Lead.history": 30}
-DEFAULT_LIST_SIZE = 10
+DEFAULT_LIST_SIZE = 1
 
 
 @dataclass(frozen=True)
