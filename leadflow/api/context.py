@@ -13,7 +13,32 @@ from leadflow.services import leads as lead_service
 
 @dataclass
 class Loaders:
-    history: DataLoader
+    """One set per request: the nested lists of every lead in a result load together (a page of
+    leads asking for consents and journeys is one BatchGetItem), and a lead asked for twice in one
+    request (two aliases) is read once. Lists without known keys stay one Query per lead inside
+    the batch (store/reads.py); the cost limit (api/cost.py) counts them."""
+
+    history: DataLoader  # lead id -> [HistoryModel]
+    timeline: DataLoader  # (lead id, limit) -> [TimelineModel]
+    nurture: DataLoader  # (lead id, CONSENTS | JOURNEY) -> consent records | (state, runs, due)
+    duplicates: DataLoader  # lead id -> [lead id]
+
+
+def _loader(batch) -> DataLoader:
+    async def load(keys: list):
+        return batch(list(keys))
+
+    return DataLoader(load_fn=load)
+
+
+def loaders() -> Loaders:
+    def duplicates(lead_ids: list[str]) -> list[list[str]]:
+        from leadflow.services.qualify import possible_duplicates_of  # heavy: only when asked for
+
+        return possible_duplicates_of(lead_ids)
+
+    return Loaders(history=_loader(lead_service.history_of), timeline=_loader(lead_service.timelines_of),
+                   nurture=_loader(lead_service.nurture_of), duplicates=_loader(duplicates))
 
 
 def _claims_from_event(event: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -24,9 +49,6 @@ def _claims_from_event(event: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def build_context(event: dict[str, Any] | None) -> dict[str, Any]:
-    async def load_history(ids: list[str]):
-        return lead_service.history_of(ids)
-
     # refused (no role group, several): every field answers with the refusal (permissions.AuthorizeEveryField)
     principal, refusal = identify(_claims_from_event(event))
     if principal is not None:
@@ -38,5 +60,5 @@ def build_context(event: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "principal": principal,
         "refusal": refusal,
-        "loaders": Loaders(history=DataLoader(load_fn=load_history)),
+        "loaders": loaders(),
     }

@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 from leadflow.api import controlling, nurturing, sales
 from leadflow.api.admin import AdminMutation, AdminQuery
 from leadflow.api.controlling import ControllingMutation, ControllingQuery
+from leadflow.api.cost import QueryCost
 from leadflow.api.leads import LeadMutation, LeadQuery
 from leadflow.api.nurturing import NurturingMutation, NurturingQuery
 from leadflow.api.permissions import AuthorizeEveryField, register_type_roles
@@ -76,7 +77,7 @@ def _is_id(graphql_type) -> bool:
     return get_named_type(graphql_type).name == "ID"
 
 
-SECURITY_EXTENSIONS = [DepthLimit, TokenLimit, AliasLimit, AuthorizeEveryField, ValidIds]
+SECURITY_EXTENSIONS = [DepthLimit, TokenLimit, AliasLimit, QueryCost, AuthorizeEveryField, ValidIds]
 
 
 def error_extensions(error) -> dict[str, str]:

@@ -257,34 +257,30 @@ class Lead:
 
     @strawberry.field(description="Leads the checks flagged as possible duplicates of this one (same phone, "
                                   "or close name and company); each names this lead in duplicateOf.")
-    def possible_duplicates(self) -> list[strawberry.ID]:
-        from leadflow.services.qualify import possible_duplicates_of
-
-        return [strawberry.ID(i) for i in possible_duplicates_of(str(self.id))]
+    async def possible_duplicates(self, info: strawberry.Info) -> list[strawberry.ID]:
+        return [strawberry.ID(i) for i in await info.context["loaders"].duplicates.load(str(self.id))]
 
     @strawberry.field(description="Engagement events, newest first (at most 100).")
-    def timeline(self, first: int = 50) -> list[TimelineEvent]:
-        from leadflow.services.leads import timeline_of
-
-        return [TimelineEvent(type=e.event_type, at=e.at, details=e.details)
-                for e in timeline_of(str(self.id), limit=max(1, min(first, 100)))]
+    async def timeline(self, info: strawberry.Info, first: int = 50) -> list[TimelineEvent]:
+        events = await info.context["loaders"].timeline.load((str(self.id), max(1, min(first, 100))))
+        return [TimelineEvent(type=e.event_type, at=e.at, details=e.details) for e in events]
 
     @strawberry.field(description="The consent ledger: one record per purpose and time it was given.")
-    def consents(self) -> list[ConsentRecord]:
-        from leadflow.services.leads import consents_of
+    async def consents(self, info: strawberry.Info) -> list[ConsentRecord]:
+        from leadflow.services.leads import CONSENTS
 
         return [ConsentRecord(purpose=r.purpose.value, status=r.status.value, text_version=r.text_version,
                               text_hash=r.text_hash, form_id=r.form_id, given_at=r.given_at,
                               doi_sent_at=r.doi_sent_at, confirmed_at=r.confirmed_at, withdrawn_at=r.withdrawn_at,
                               withdrawn_via=r.withdrawn_via, expires_at=r.expires_at)
-                for r in consents_of(str(self.id))]
+                for r in await info.context["loaders"].nurture.load((str(self.id), CONSENTS))]
 
     @strawberry.field(description="The nurturing journey: steps run, skipped, handed to people.")
-    def journey(self) -> JourneyState | None:
+    async def journey(self, info: strawberry.Info) -> JourneyState | None:
         from leadflow.adapters.clock import from_iso
-        from leadflow.services.leads import journey_of
+        from leadflow.services.leads import JOURNEY
 
-        state, runs, due_at = journey_of(str(self.id))
+        state, runs, due_at = await info.context["loaders"].nurture.load((str(self.id), JOURNEY))
         if state is None:
             return None
         return JourneyState(

@@ -81,29 +81,46 @@ def leads_in_stage(principal: Principal, stage: Stage, first: int, after: str | 
     return repo.leads_in_stage(stage.value, first, after)
 
 
+# ------------------------------------------------ nested lists of many leads (the API's loaders)
 def history_of(lead_ids: list[str]) -> list[list[HistoryModel]]:
-    return [repo.history_of(lead_id) for lead_id in lead_ids]
+    """Each lead's history, oldest first (one Query per lead)."""
+    from leadflow.store import reads
+
+    found = reads.histories(lead_ids)
+    return [found[lead_id] for lead_id in lead_ids]
 
 
-def timeline_of(lead_id: str, limit: int):
-    return repo.timeline_of(lead_id, limit=limit)
+def timelines_of(keys: list[tuple[str, int]]) -> list[list]:
+    """For (lead id, limit) keys: the lead's newest engagement events (one Query per key)."""
+    from leadflow.store import reads
+
+    found = reads.timelines(keys)
+    return [found[key] for key in keys]
 
 
-def consents_of(lead_id: str):
-    """The lead's consent records (domain.consent.ConsentRecord), oldest first."""
+CONSENTS, JOURNEY = "consent", "journey"  # the lead's nurture items a loader reads in one batch
+
+
+def nurture_of(keys: list[tuple[str, str]]) -> list:
+    """For (lead id, CONSENTS | JOURNEY) keys, read together (BatchGetItem, 100 keys a request):
+    CONSENTS -> the lead's consent records (domain.consent.ConsentRecord), oldest first;
+    JOURNEY -> (journey state, its runs as domain.journeys.StepRun, next step due) or (None, (), None)."""
+    from leadflow.store import reads
+
+    found = reads.nurture_items(keys)
+    return [_consents(found.get(key)) if key[1] == CONSENTS else _journey(found.get(key)) for key in keys]
+
+
+def _consents(item) -> list:
     from leadflow.domain.consent import ConsentRecord
-    from leadflow.store.nurture import ledger
 
-    return [ConsentRecord.from_dict(r) for r in ledger(lead_id)[0]]
+    return [ConsentRecord.from_dict(r) for r in ((item.data or {}).get("records", []) if item else [])]
 
 
-def journey_of(lead_id: str):
-    """(journey state, its runs as domain.journeys.StepRun, next step due) or (None, (), None)."""
+def _journey(item):
     from leadflow.adapters.clock import from_iso
     from leadflow.services.nurture import runs_of
-    from leadflow.store.nurture import journey_item
 
-    item = journey_item(lead_id)
     if item is None:
         return None, (), None
     state = item.data or {}

@@ -222,10 +222,12 @@ def surviving_lead(lead_id: str) -> LeadModel | None:
     return lead
 
 
-def possible_duplicates_of(lead_id: str) -> list[str]:
-    """Leads the checks flagged as possible duplicates of this one (waiting in review, or decided)."""
-    refs = directory.refs_for([DUPLICATE_LINK + lead_id])
-    return sorted(r.split("#", 1)[1] for r in refs[DUPLICATE_LINK + lead_id] if r.startswith("lead#"))
+def possible_duplicates_of(lead_ids: list[str]) -> list[list[str]]:
+    """For each lead: the leads the checks flagged as its possible duplicates (waiting in review,
+    or decided). One Query per lead (the links are a partition each)."""
+    refs = directory.refs_for([DUPLICATE_LINK + lead_id for lead_id in lead_ids])
+    return [sorted(r.split("#", 1)[1] for r in refs[DUPLICATE_LINK + lead_id] if r.startswith("lead#"))
+            for lead_id in lead_ids]
 
 
 def _customer_fields(matches: dict[str, Any]) -> dict[str, Any]:

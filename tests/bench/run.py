@@ -8,6 +8,7 @@
    first invocation adds: firstcall.py.
 3. CPU per lead of capture -> qualify -> score -> route, ours vs moto's: pipeline.py.
 4. The AWS cost of 10,000 leads through the funnel in eu-central-1: cost.py.
+5. GraphQL: DynamoDB requests of a page of 50 leads with nested lists, the refused attack: graphql_cost.py.
 
 Prints the report and writes it to docs/benchmarks.md (with the machine and the command).
 """
@@ -288,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = "python -m tests.bench.run" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
 
-    from tests.bench import coldstart, cost, firstcall, operations, pipeline
+    from tests.bench import coldstart, cost, firstcall, graphql_cost, operations, pipeline
     from tests.bench.harness import environment
 
     environment()
@@ -313,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     first = firstcall.run()
     timings["first calls"] = time.perf_counter() - t
+    print("   GraphQL page of leads ...", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    page = graphql_cost.run()
+    timings["graphql page"] = time.perf_counter() - t
     print("5/5 cost ...", file=sys.stderr, flush=True)
 
     from infra.template import load_wiring
@@ -341,11 +346,15 @@ def main(argv: list[str] | None = None) -> int:
              f"- machine: {info['cores']} cores ({info['cpu']}), {info['os']}, Python {info['python']}",
              f"- packages: {info['packages']}", ""]
     headline = _headline(ops, cold, first, pipe, report)
+    headline.append(f"- GraphQL page of {page.leads} leads: {page.console_requests} DynamoDB requests with history and "
+                    f"timeline, {page.nested_requests} with every nested list; the 15-alias attack refused in "
+                    f"{page.attack_ms:.0f} ms.")
     lines += ["## Headline", "", *headline, ""]
     lines += section_requests(ops)
     lines += section_coldstart(cold, args.runs, first, baseline)
     lines += section_pipeline(pipe)
     lines += section_cost(report, cost.PRICES, cost.LATENCY_MS, pipe.storage, pipe.stored_leads)
+    lines += graphql_cost.lines(page)
     found = observations(ops, pipe)
     if found:
         lines += ["## Observations (generated from the numbers)", ""] + [f"- {o}" for o in found] + [""]
