@@ -515,7 +515,9 @@ def _send_email(lead: LeadModel, ledger: ConsentLedger, decision, book: JourneyB
     intent = {"step_id": decision.step.id, "journey_id": decision.journey_id, "at": now.isoformat(),
               "until": (now + SEND_LEASE).isoformat()}
     # the claim: of two workers on the same lead only one writes this (the other: ConcurrentUpdate)
-    store.save_journey_state(lead.lead_id, {**state, "sending": intent}, now + SEND_LEASE, version)
+    claimed = {**state, "sending": intent}
+    store.save_journey_state(lead.lead_id, claimed, now + SEND_LEASE, version)
+    known = (claimed, _next(version))  # what the outcome is written on, unless it changed meanwhile
     try:
         message_id = mailer.send_mail(to=lead.email, subject=mail.subject, html=mail.html, text=mail.text,
                                       headers=mail.headers, once=True)
@@ -523,22 +525,22 @@ def _send_email(lead: LeadModel, ledger: ConsentLedger, decision, book: JourneyB
         refused = exc
         log.warning("SES refused a journey mail", extra={"lead_id": lead.lead_id, "step": decision.step.id,
                                                           "code": refused.code})
-        return _settle(lead.lead_id, intent, lambda s: _refused(s, intent, refused, now))
+        return _settle(lead.lead_id, intent, lambda s: _refused(s, intent, refused, now), known)
     except mailer.MailOutcomeUnknown as exc:
         why = f"no answer from SES ({exc})"
         log.warning("mail outcome unknown, not sent again", extra={"lead_id": lead.lead_id,
                                                                     "step": decision.step.id, "why": why})
-        return _settle(lead.lead_id, intent, lambda s: (_record_mail(s, intent, "unknown", why=why), now))
-    return _settle(lead.lead_id, intent,
-                   lambda s: (_record_mail(s, intent, "sent", message_id=message_id), now))
+        return _settle(lead.lead_id, intent, lambda s: (_record_mail(s, intent, "unknown", why=why), now), known)
+    return _settle(lead.lead_id, intent, lambda s: (_record_mail(s, intent, "sent", message_id=message_id), now),
+                   known)
 
 
-def _settle(lead_id: str, intent: dict[str, Any], change: Callable[[dict[str, Any]], tuple[str, datetime | None]]
-            ) -> tuple[dict[str, Any], int, str] | None:
-    """Record a send's outcome on the state as it is now (a click or an unsubscribe may have
-    changed it since the intent). None if the intent is no longer there."""
+def _settle(lead_id: str, intent: dict[str, Any], change: Callable[[dict[str, Any]], tuple[str, datetime | None]],
+            known: tuple[dict[str, Any], int]) -> tuple[dict[str, Any], int, str] | None:
+    """Record a send's outcome on the state as written with the intent (`known`), or, if a click
+    or an unsubscribe changed it since, as it is now. None if the intent is no longer there."""
     for attempt in range(CONFLICT_ATTEMPTS):
-        state, version = store.journey_state(lead_id)
+        state, version = known if attempt == 0 else store.journey_state(lead_id)
         if state is None or state.get("sending") != intent:
             log.warning("mail intent settled by another worker", extra={"lead_id": lead_id})
             return None

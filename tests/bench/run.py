@@ -96,12 +96,13 @@ def section_requests(ops) -> list[str]:
                      f"{op.cpu_ours_s * 1000:.1f}", f"{cold.cpu_ours_s * 1000:.1f}" if cold else ""])
     lines += table(["operation", "function", "DynamoDB", "+cfg", "kinds", "RRU", "WRU", "idx", "SQS", "SES",
                     "EvB", "CPU ms", "CPU ms cfg"], rows, "llrrlrrrrrrrr")
-    one, none = ops.warm.get("nurture sweep: 1 due lead (welcome email)"), ops.warm.get("nurture sweep: nothing due")
-    if one and none:
-        lines += ["", f"Nurture sweep per due lead (email step) = sweep with one due lead − empty sweep: "
-                      f"**{one.log.dynamodb - none.log.dynamodb} DynamoDB requests**, "
-                      f"{one.log.rru - none.log.rru:g} RRU, {one.log.wru - none.log.wru:g} WRU, "
-                      f"{one.log.count('ses')} mail."]
+    one, none = ops.warm.get("nurture sweep: 1 due lead (queued)"), ops.warm.get("nurture sweep: nothing due")
+    worker = ops.warm.get("nurture worker: 1 lead (welcome email)")
+    if one and none and worker:
+        lines += ["", f"Nurture step per due lead (email) = sweep with one due lead − empty sweep "
+                      f"({one.log.dynamodb - none.log.dynamodb} DynamoDB requests, 1 SendMessageBatch for up to 10 "
+                      f"leads) + its worker: **{worker.log.dynamodb} DynamoDB requests**, "
+                      f"{worker.log.rru:g} RRU, {worker.log.wru:g} WRU, {worker.log.count('ses')} mail."]
     if ops.notes:
         lines += ["", "Notes: " + "; ".join(dict.fromkeys(ops.notes))]
     return [*lines, ""]
