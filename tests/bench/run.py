@@ -314,7 +314,12 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     first = firstcall.run()
     timings["first calls"] = time.perf_counter() - t
-    print("5/5 cost ...", file=sys.stderr, flush=True)
+    print("5/5 nurture fan-out, cost ...", file=sys.stderr, flush=True)
+    from tests.bench import fanout
+
+    t = time.perf_counter()
+    fanned = fanout.report(fanout.measure(fanout.LEADS), fanout.LEADS)
+    timings["fan-out"] = time.perf_counter() - t
 
     from infra.template import load_wiring
 
@@ -347,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += section_coldstart(cold, args.runs, first, baseline)
     lines += section_pipeline(pipe)
     lines += section_cost(report, cost.PRICES, cost.LATENCY_MS, pipe.storage, pipe.stored_leads)
+    lines += fanned
     found = observations(ops, pipe)
     if found:
         lines += ["## Observations (generated from the numbers)", ""] + [f"- {o}" for o in found] + [""]
