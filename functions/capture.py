@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.logging import correlation_paths
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
 from pydantic import ValidationError
+from pynamodb.exceptions import PynamoDBException
 
 from functions.common import domain_error_response, error_response, json_response, logger, tracer
 from functions.http_body import BodyError, body_text, json_object

@@ -15,7 +15,7 @@ from functions.common import domain_error_response, error_response, json_respons
 from functions.http_body import BodyError, body_text, json_body
 from leadflow.adapters import clock
 from leadflow.domain.consent import TokenError
-from leadflow.domain.errors import DomainError
+from leadflow.domain.errors import ConcurrentUpdate, DomainError
 from leadflow.domain.submission import field_errors
 from leadflow.services import engagement, nurture
 from leadflow.services.erasure import Erased
@@ -126,11 +126,14 @@ def confirm_consent_page():
 
 @app.post("/consent/confirm")
 def confirm_consent():
+    token = _link_token()
     try:
         user_agent = (app.current_event.headers.get("user-agent") or "")[:200]
-        state, language = nurture.confirm_consent(_link_token(), evidence={"user_agent": user_agent})
+        state, language = nurture.confirm_consent(token, evidence={"user_agent": user_agent})
     except TokenError:
         return _page(400, "link_invalid")
+    except ConcurrentUpdate:  # nothing was stored and the link is unused: the button again, no 5xx
+        return _page(409, "doi_again_ask", None, token)
     status, kind = _DOI_PAGES[state]
     return _page(status, kind, language)
 
@@ -149,10 +152,13 @@ def unsubscribe_page():
 def unsubscribe():
     """The page's button, or the mail client's RFC 8058 `List-Unsubscribe=One-Click`."""
     one_click = "List-Unsubscribe=One-Click" in _form_text()
+    token = _link_token()
     try:
-        lead_id = nurture.unsubscribe(_link_token(), via="list_unsubscribe" if one_click else "unsubscribe_link")
+        lead_id = nurture.unsubscribe(token, via="list_unsubscribe" if one_click else "unsubscribe_link")
     except TokenError:
         return _page(400, "link_invalid")
+    except ConcurrentUpdate:  # not stored, so never "unsubscribed": the button again, no 5xx
+        return _page(409, "unsubscribe_again_ask", nurture.lead_language(nurture.unsubscribe_lead(token)), token)
     return _page(200, "unsubscribe_done", nurture.lead_language(lead_id))
 
 

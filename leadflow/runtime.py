@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 def reset_process_caches() -> None:
-    from leadflow.adapters import keys
+    from leadflow.adapters import keys, mailer
     from leadflow.adapters.aws import reset_clients
     from leadflow.services import config, predictive
     from leadflow.settings import get_settings
@@ -14,6 +14,7 @@ def reset_process_caches() -> None:
 
     get_settings.cache_clear()
     reset_clients()
+    mailer.reset_clients()
     keys.reset()
     config.clear_cache()
     predictive.clear_cache()

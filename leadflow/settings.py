@@ -27,6 +27,7 @@ class Settings:
     intake_queue_url: str
     engagement_queue_url: str
     routing_queue_url: str
+    nurture_queue_url: str  # due leads, from the nurture sweep to its per-lead workers
     event_bus_name: str
     sender_email: str
     mail_configuration_set: str  # bounces and complaints of every mail reach the track function
@@ -64,6 +65,7 @@ def get_settings() -> Settings:
         intake_queue_url=_env("INTAKE_QUEUE_URL"),
         engagement_queue_url=_env("ENGAGEMENT_QUEUE_URL"),
         routing_queue_url=_env("ROUTING_QUEUE_URL"),
+        nurture_queue_url=_env("NURTURE_QUEUE_URL"),
         event_bus_name=_env("EVENT_BUS_NAME", "leadflow"),
         sender_email=_env("SENDER_EMAIL", "leads@example.com"),
         mail_configuration_set=_env("MAIL_CONFIGURATION_SET"),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from leadflow.adapters.aws import client
 from leadflow.settings import get_settings
+
+BATCH = 10  # SendMessageBatch's limit
 
 
 def send(queue_url: str, message: dict[str, Any]) -> str:
@@ -14,5 +17,36 @@ def send(queue_url: str, message: dict[str, Any]) -> str:
     return response["MessageId"]
 
 
+def send_batch(queue_url: str, messages: Iterable[dict[str, Any]]) -> int:
+    """Send in batches of ten; an entry SQS refused is sent once more in the next batch. Returns how
+    many SQS took (the callers' sweeps find the others again)."""
+    pending = [json.dumps(m) for m in messages]
+    sent = 0
+    retried: set[str] = set()
+    while pending:
+        chunk, pending = pending[:BATCH], pending[BATCH:]
+        response = client("sqs").send_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)])
+        sent += len(response.get("Successful", []))
+        again = [chunk[int(f["Id"])] for f in response.get("Failed", []) if not f.get("SenderFault")]
+        pending += [body for body in again if body not in retried]
+        retried.update(again)
+    return sent
+
+
+def warm() -> None:
+    """Make the SQS client now (before threads share it: boto3 clients are thread-safe, their creation is not)."""
+    client("sqs")
+
+
 def enqueue_intake(lead_id: str) -> str:
     return send(get_settings().intake_queue_url, {"leadId": lead_id})
+
+
+def enqueue_intake_many(lead_ids: Iterable[str]) -> int:
+    return send_batch(get_settings().intake_queue_url, ({"leadId": lead_id} for lead_id in lead_ids))
+
+
+def enqueue_nurture(lead_ids: Iterable[str]) -> int:
+    """Ids only: the worker reads the lead and its journey state itself."""
+    return send_batch(get_settings().nurture_queue_url, ({"leadId": lead_id} for lead_id in lead_ids))

@@ -155,7 +155,8 @@ class ConsentRecord:
 class JourneyRun:
     step_id: str
     at: datetime
-    outcome: str = strawberry.field(description="sent | task | skipped")
+    outcome: str = strawberry.field(description="sent | task | skipped | unknown (no answer from SES: not sent "
+                                                "again) | failed (SES refused it)")
     channel: str | None
     why: str | None
     opened_at: datetime | None

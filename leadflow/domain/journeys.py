@@ -10,8 +10,8 @@ for region-specific invitations.
 Everything here is pure: the sweep (services layer) loads the lead, its
 consent ledger and its step runs, calls `decide_next` and does what the
 decision says (send a mail, create a task, record a skip, wait, stop). Each
-(lead, journey, step) runs at most once: the caller writes `run_key(...)`
-conditionally before acting.
+(lead, journey, step) runs at most once: the caller records its intent in the
+journey state (a write conditional on the state's version) before acting.
 
 The order of the rules, as marketing ops reads them:
 1. `stop_reason`: SAL or later, customer, disqualified/lost, unsubscribed,
@@ -551,7 +551,9 @@ class LeadFacts:
         )
 
 
-RunOutcome = Literal["sent", "task", "skipped"]
+# unknown: no answer from SES (or the worker stopped) after the intent, not sent again (at most
+# once); failed: SES refused it MAX_REFUSALS times. Both count as run: the journey goes on.
+RunOutcome = Literal["sent", "task", "skipped", "unknown", "failed"]
 
 
 @dataclass(frozen=True)
@@ -884,7 +886,7 @@ def resolve_content(step: Step, facts: LeadFacts, book: JourneyBook, now: dateti
 
 
 def run_key(lead_id: str, journey_id: str, step_id: str) -> str:
-    """The marker the sweep writes conditionally so each (lead, journey, step) runs at most once."""
+    """The business key of one (lead, journey, step): a task's id is derived from it."""
     return f"run#{lead_id}#{journey_id}#{step_id}"
 
 

@@ -406,7 +406,8 @@ def _page_names() -> frozenset[str]:
 
 
 PAGE_KINDS = ("doi_ask", "doi_done", "doi_already", "doi_withdrawn", "doi_expired", "unsubscribe_ask",
-              "unsubscribe_done", "link_invalid", "link_inactive", "click_refused")
+              "unsubscribe_done", "link_invalid", "link_inactive", "click_refused",
+              "doi_again_ask", "unsubscribe_again_ask")  # nothing stored (kept conflicting): click again
 
 
 def render_page(kind: str, language: str | None, context: Mapping[str, Any]) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from leadflow.domain.lifecycle import Stage, Transition
 from leadflow.domain.submission import LeadSubmission, email_marker
 from leadflow.services.lifecycle import dimensions_of, stage_sort
 from leadflow.settings import get_settings
+from leadflow.store import intake
 from leadflow.store import leads as repo
 from leadflow.store.models import ConsentAttribute, HistoryModel, LeadModel, MarkerModel
 
@@ -101,7 +102,7 @@ def _lead_from(s: LeadSubmission, lead_id: str, now) -> LeadModel:
         company=s.company, job_title=s.job_title, street=s.street, postal_code=s.postal_code,
         city=s.city, country=s.country, message=s.message, interests=s.interests or None,
         source=s.source, campaign=s.campaign, form_id=s.form_id, consent=consent,
-        intake_pending="pending", created_sort=f"{repo.at_iso(now)}#{lead_id}",
+        intake_pending=intake.pending_key(lead_id), created_sort=f"{repo.at_iso(now)}#{lead_id}",
         stages_reached=[Stage.LEAD.value], visitor_id=s.visitor_id, language=s.language,
         preferred_channel=s.preferred_channel, age_group=s.age_group,
     )

@@ -4,13 +4,12 @@ message expired) is found through a sparse index and enqueued again."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
-from pynamodb.exceptions import UpdateError
-
 from leadflow.adapters import clock, queues
+from leadflow.store import intake as store
 from leadflow.store import leads as repo
-from leadflow.store.models import LeadModel
 
 log = logging.getLogger(__name__)
 
@@ -18,27 +17,27 @@ log = logging.getLogger(__name__)
 # (those sit in the DLQ, where the alarm points at them).
 GRACE = timedelta(minutes=10)
 MAX_ATTEMPTS = 3
-PENDING = "pending"
+PAGE = 500
 
 
-def requeue_stalled(limit: int = 500) -> dict[str, int]:
+def requeue_stalled(deadline: float | None = None) -> dict[str, int]:
+    """Every lead waiting longer than GRACE, page by page over the index's partitions, until
+    `deadline` (time.monotonic()). Leads that used their attempts leave the index's pending
+    partitions, so those never crowd out a new stalled lead."""
     cutoff = repo.at_iso(clock.now() - GRACE)
     found = requeued = gave_up = 0
-    for key in LeadModel.by_intake_pending.query(PENDING, LeadModel.created_sort < cutoff, limit=limit):
-        found += 1
-        lead = repo.find_lead(key.lead_id)
-        if lead is None or lead.intake_pending is None:
-            continue
-        if (lead.intake_attempts or 0) >= MAX_ATTEMPTS:
-            gave_up += 1
-            continue
-        try:
-            lead.update(actions=[LeadModel.intake_attempts.add(1)],
-                        condition=LeadModel.intake_pending.exists())
-        except UpdateError:
-            continue  # qualified meanwhile
-        queues.enqueue_intake(lead.lead_id)
-        requeued += 1
+    for page in store.stalled_pages(cutoff, PAGE):
+        found += len(page)
+        retry: list[str] = []
+        for lead_id in page:
+            outcome = store.count_attempt(lead_id, MAX_ATTEMPTS)
+            if outcome == "retry":
+                retry.append(lead_id)
+            elif outcome == "gave_up":
+                gave_up += 1
+        requeued += queues.enqueue_intake_many(retry)
+        if deadline is not None and time.monotonic() >= deadline:
+            break
     if requeued or gave_up:
         log.warning("intake sweep", extra={"requeued": requeued, "gave_up": gave_up})
     return {"found": found, "requeued": requeued, "gaveUp": gave_up}

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from pynamodb.exceptions import PutError
-
-from leadflow.adapters import clock, events, mailer
+from leadflow.adapters import clock, mailer
 from leadflow.adapters import keys as link_keys
+from leadflow.domain import followups
 from leadflow.domain.access import MARKETING_TASK_QUEUE, Principal
 from leadflow.domain.consent import (
     ConsentLedger,
@@ -52,7 +52,7 @@ from leadflow.services.rulesets import active_rules
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store import nurture as store
-from leadflow.store.models import LeadModel, MarkerModel
+from leadflow.store.models import LeadModel
 
 log = logging.getLogger(__name__)
 
@@ -226,39 +226,48 @@ def doi_state(token: str) -> tuple[str, str | None]:
 def confirm_consent(token: str, evidence: dict[str, str] | None = None) -> tuple[str, str | None]:
     """The DOI button (POST): pending -> confirmed, single use, until the record expires.
     Returns (confirmed | already_confirmed | withdrawn | expired | gone, language). A withdrawn or
-    expired consent is told on every click: its state is read before the link's nonce is used."""
+    expired consent is told on every click: its state is read before the link's nonce is used.
+    The nonce, the confirmed ledger and the journey's start are one transaction: "confirmed" is
+    said only when all three are stored, and a failed click leaves the link usable.
+    ConcurrentUpdate when other writers kept getting there first (the person clicks again)."""
     now = clock.now()
     payload, record, _ = _doi_record(token, now)
     state = _doi_state(record, now)
     if state != "pending":
         return ("already_confirmed" if state == "confirmed" else state), record.language if record else None
     lead_id, language = payload["lead_id"], record.language
-    key, ttl = nonce_marker(payload)
-    try:
-        MarkerModel(key, lead_id=lead_id, expires_at=ttl).save(condition=MarkerModel.marker.does_not_exist())
-    except PutError:  # a second click at the same moment: the first one confirms
-        return "already_confirmed", language
-    for _ in range(5):  # a withdrawal at the same moment wins: it is read again
+    nonce: tuple[str, int] | None = nonce_marker(payload)
+    for attempt in range(CONFLICT_ATTEMPTS):
         ledger, _, version = _ledger(lead_id)
         record = next((r for r in ledger.records if r.record_id == payload["record_id"]), None)
-        state = _doi_state(record, now)
+        state = _doi_state(record, now)  # a withdrawal at the same moment wins: it is read again
         if state != "pending":
             return ("already_confirmed" if state == "confirmed" else state), language
         updated = [confirm(r, now, evidence=evidence).to_dict() if r is record else r.to_dict()
                    for r in ledger.records]
+        journey, journey_version = store.journey_state(lead_id)
+        starts = journey is not None and not journey.get("entered_at")  # the welcome journey starts now
+        if starts:
+            journey = {**journey, "entered_at": now.isoformat()}
         try:
-            store.save_ledger(lead_id, updated, version)
+            store.commit_consent(lead_id, records=updated, ledger_version=version,
+                                 state=journey if starts else None,
+                                 due_at=now if starts and journey.get("journey_id") else None,
+                                 state_version=journey_version, nonce=nonce, at=now,
+                                 follow_ups=followups.event("ConsentConfirmed", leadId=lead_id,
+                                                            purpose="email_marketing"),
+                                 change=f"consent#{record.record_id}#confirmed")
             break
+        except store.NonceUsed:
+            # Spent with a committed confirmation (read again: "already confirmed"), or spent by the
+            # old code path that used the nonce before a ledger write that then failed: the record
+            # is still pending and this very link confirms it now.
+            nonce = None
         except ConcurrentUpdate:
-            continue
+            _pause(attempt)
     else:
         raise ConcurrentUpdate("the consent changed meanwhile; please click again", field="token")
-    state, state_version = store.journey_state(lead_id)
-    if state is not None and not state.get("entered_at"):
-        state["entered_at"] = now.isoformat()
-        store.save_journey_state(lead_id, state, now if state.get("journey_id") else None, state_version)
     _note(lead_id, "consent", "email marketing confirmed (double opt-in)")
-    events.publish("ConsentConfirmed", {"leadId": lead_id, "purpose": "email_marketing"})
     return "confirmed", language
 
 
@@ -294,26 +303,30 @@ def unsubscribe(token: str, *, via: str) -> str:
 
 
 def withdraw_all(lead_id: str, *, via: str, now: datetime | None = None) -> None:
+    """Withdraw every marketing consent and stop the journey, in one transaction: stored entirely
+    or not at all. Concurrent writers (a sweep, a click) make it read again; ConcurrentUpdate if
+    they kept winning, so the caller never says "unsubscribed" for a withdrawal it did not store."""
     if erasure.is_erased(lead_id):  # nothing to withdraw, and no journey state to start for it
         return
     now = now or clock.now()
-    for _ in range(5):
+    for attempt in range(CONFLICT_ATTEMPTS):
         ledger, _, version = _ledger(lead_id)
-        if version is None:
-            break
-        try:
-            store.save_ledger(lead_id, [r.to_dict() for r in ledger.withdraw_all(now, via=via).records], version)
+        records = None if version is None else [r.to_dict() for r in ledger.withdraw_all(now, via=via).records]
+        state, state_version = store.journey_state(lead_id)
+        state = dict(state) if state is not None else {"journey_id": None, "runs": [], "sends": []}
+        state.setdefault("unsubscribed_at", now.isoformat())
+        try:  # due None: out of the due index, no step runs again
+            store.commit_consent(lead_id, records=records, ledger_version=version, state=state, due_at=None,
+                                 state_version=state_version, at=now,
+                                 follow_ups=followups.event("ConsentWithdrawn", leadId=lead_id, via=via),
+                                 change=f"consent#withdrawn#{now.isoformat()}")
             break
         except ConcurrentUpdate:
-            continue
-
-    def unsubscribed(state: dict[str, Any]) -> None:
-        state.setdefault("unsubscribed_at", now.isoformat())
-        return None  # out of the due index: no step runs again
-
-    _change_state(lead_id, unsubscribed, create=True)
+            _pause(attempt)
+    else:
+        raise ConcurrentUpdate("the withdrawal could not be stored (the consent kept changing); please try again",
+                               field="token")
     _note(lead_id, "consent", f"marketing consent withdrawn ({via})")
-    events.publish("ConsentWithdrawn", {"leadId": lead_id, "via": via})
 
 
 def mark_address(lead_id: str, status: str) -> None:
@@ -331,14 +344,20 @@ def mark_address(lead_id: str, status: str) -> None:
 
 
 NO_CHANGE = object()
+CONFLICT_ATTEMPTS = 10  # read-change-write rounds before a consent change gives up (and says so)
+
+
+def _pause(attempt: int) -> None:
+    """A short random pause before the next round: concurrent writers fall out of step."""
+    time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** attempt)))
 
 
 def _change_state(lead_id: str, change: Callable[[dict[str, Any]], Any], *, create: bool) -> None:
     """Read, change and write a lead's journey state, again when a concurrent writer got there
-    first (5 attempts). `change` edits the state and returns when the next step is due (None:
-    out of the due index), or NO_CHANGE to write nothing. Without a state: start an empty one
-    (`create`) or do nothing."""
-    for _ in range(5):
+    first. `change` edits the state and returns when the next step is due (None: out of the due
+    index), or NO_CHANGE to write nothing. Without a state: start an empty one (`create`) or do
+    nothing. ConcurrentUpdate when writers kept winning: the caller's message is delivered again."""
+    for attempt in range(CONFLICT_ATTEMPTS):
         state, version = store.journey_state(lead_id)
         if state is None:
             if not create:
@@ -351,7 +370,8 @@ def _change_state(lead_id: str, change: Callable[[dict[str, Any]], Any], *, crea
             store.save_journey_state(lead_id, state, due, version)
             return
         except ConcurrentUpdate:
-            continue
+            _pause(attempt)
+    raise ConcurrentUpdate(f"the journey state of lead {lead_id} kept changing; retry", field="lead_id")
 
 
 def _note(lead_id: str, kind: str, reason: str) -> None:
@@ -365,26 +385,71 @@ def _note(lead_id: str, kind: str, reason: str) -> None:
             log.info("history note skipped after a concurrent change", extra={"lead_id": lead_id})
 
 
-# ----------------------------------------------------------------- the sweep
+# ----------------------------------------------------------------- the sweep and its workers
 
-def run_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """Every lead whose next step is due; each step at most once (marker per lead/journey/step)."""
+SWEEP_PAGE = 500  # lead ids read per page of a due-index shard
+SWEEP_SENDERS = 8  # SendMessageBatch calls in flight: 50,000 ids are 5,000 calls
+SEND_LEASE = timedelta(minutes=5)  # > the worker's timeout: after it, the worker that meant to send is gone
+MAX_REFUSALS = 5  # SES refused a step's mail this often (not throttling): recorded as failed, not tried again
+THROTTLE_BACKOFF_CAP = timedelta(minutes=15)
+REFUSAL_BACKOFF_CAP = timedelta(hours=1)
+
+
+def enqueue_due(now: datetime | None = None, deadline: float | None = None) -> dict[str, int]:
+    """The scheduled sweep: find the leads whose next step is due (every shard of the due index,
+    page by page) and hand their ids to the nurture queue, where per-lead workers run them in
+    parallel (`run_queued`). `deadline` (time.monotonic()) stops reading new pages: what is left
+    is still due and the next sweep finds it. A lead queued twice runs once (run_lead)."""
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    from leadflow.adapters import queues
+
     now = now or clock.now()
-    summary: dict[str, int] = {"leads": 0}
-    for lead_id in store.due_leads(now, limit):
-        summary["leads"] += 1
-        try:
-            for action in run_lead(lead_id, now):
-                summary[action] = summary.get(action, 0) + 1
-        except ConcurrentUpdate:
-            summary["conflicts"] = summary.get("conflicts", 0) + 1  # another sweep has it; next minute
+    due = enqueued = 0
+    stopped = False
+    queues.warm()  # one client, made before the threads share it
+    with ThreadPoolExecutor(max_workers=SWEEP_SENDERS) as pool:
+        sends = []
+        for page in store.due_lead_pages(now, SWEEP_PAGE):
+            due += len(page)
+            # each send in a copy of this context: what the invocation set up (logging, tracing) goes along
+            sends.append(pool.submit(contextvars.copy_context().run, queues.enqueue_nurture, page))
+            if deadline is not None and time.monotonic() >= deadline:
+                stopped = True
+                break
+        enqueued = sum(send.result() for send in sends)
+    summary = {"due": due, "enqueued": enqueued}
+    if enqueued < due:
+        summary["notEnqueued"] = due - enqueued  # still due: the next sweep finds them again
+    if stopped:
+        summary["stoppedAtDeadline"] = 1
     return summary
+
+
+def run_queued(lead_id: str) -> list[str]:
+    """The per-lead worker's use case (one message of the nurture queue). A concurrent worker on
+    the same lead (a duplicate message) makes this one read the lead again; ConcurrentUpdate only
+    if that keeps happening (the message comes back)."""
+    for attempt in range(3):
+        try:
+            return run_lead(lead_id, clock.now())
+        except ConcurrentUpdate:
+            if attempt == 2:
+                raise
+            _pause(attempt)
+    return []  # pragma: no cover
 
 
 def run_lead(lead_id: str, now: datetime) -> list[str]:
     """Run what is due for one lead: skipped steps chain, a sent step ends the run (the next
-    one is at least its delay away). Reads the lead, its ledger and its state once; every
-    write is conditional on the state's version, so a concurrent sweep loses cleanly."""
+    one is at least its delay away). Every write is conditional on the state's version, so a
+    concurrent worker loses cleanly (ConcurrentUpdate).
+
+    A mail step is: record the intent (`sending`, with a lease) -> SES -> record the outcome.
+    SES refused it: nothing was sent, the step is due again later (`retry`). No answer from SES,
+    or the worker stopped between intent and outcome (the lease ended): the step is recorded as
+    `unknown` and not sent again (at most once per step, docs/nurturing.md)."""
     actions: list[str] = []
     state, version = store.journey_state(lead_id)
     if state is None:
@@ -393,6 +458,19 @@ def run_lead(lead_id: str, now: datetime) -> list[str]:
     if lead is None:  # erased
         store.save_journey_state(lead_id, {**state, "stopped": "erased"}, None, version)
         return ["stop"]
+    sending = state.get("sending")
+    if sending:
+        if clock.from_iso(sending["until"]) > now:
+            return ["busy"]  # another worker is sending it; the lease's end is its due time
+        state = {k: v for k, v in state.items() if k != "sending"}
+        _record_mail(state, sending, "unknown", why="no outcome recorded: the worker stopped after the intent")
+        log.warning("mail outcome unknown, not sent again", extra={"lead_id": lead_id, "step": sending["step_id"]})
+        store.save_journey_state(lead_id, state, now, version)
+        version = _next(version)
+        actions.append("unknown")
+    retry = state.get("retry")
+    if retry and clock.from_iso(retry["not_before"]) > now:
+        return [*actions, "wait"]  # SES refused it a moment ago; the due index holds the retry time
     ledger, _, _ = _ledger(lead_id)
     book = _book()
     for _ in range(MAX_STEPS_PER_RUN):
@@ -402,40 +480,121 @@ def run_lead(lead_id: str, now: datetime) -> list[str]:
             store.save_journey_state(lead_id, {**state, "stopped": decision.reason}, None, version)
             return actions
         if decision.action == "wait":
-            retry = decision.not_before or (None if decision.reason == "doi_pending" else now + timedelta(minutes=1))
-            store.save_journey_state(lead_id, state, retry, version)
+            retry_at = decision.not_before or (None if decision.reason == "doi_pending" else now + timedelta(minutes=1))
+            store.save_journey_state(lead_id, state, retry_at, version)
             return actions
+        if decision.action == "email":
+            settled = _send_email(lead, ledger, decision, book, state, version, now)
+            if settled is None:
+                return actions
+            state, version, outcome = settled
+            if outcome != "sent":
+                actions[-1] = outcome
+            if outcome == "retry":
+                return actions
+            continue
         step = decision.step
         run: dict[str, Any] = {"step_id": step.id, "at": now.isoformat()}
         if decision.action == "skip":
             run.update(outcome="skipped", why=decision.reason)
-        elif not _claim(lead_id, decision.journey_id, step.id):
-            run.update(outcome="sent", why="ran before (recovered)")
-        elif decision.action == "email":
-            run.update(outcome="sent", channel="email",
-                       message_id=_send_step(lead, ledger, decision, book, now))
-            state.setdefault("sends", []).append({"at": now.isoformat(), "channel": "email"})
         else:
-            run.update(outcome="task", channel=decision.channel.value,
-                       task_id=_create_task(lead, decision, now))
+            run.update(outcome="task", channel=decision.channel.value, task_id=_create_task(lead, decision, now))
             state.setdefault("sends", []).append({"at": now.isoformat(), "channel": decision.channel.value})
         state.setdefault("runs", []).append(run)
         store.save_journey_state(lead_id, state, now, version)
-        version = 1 if version is None else version + 1  # what that conditional write made it
+        version = _next(version)
     return actions
 
 
-def _claim(lead_id: str, journey_id: str, step_id: str) -> bool:
-    """At most once per (lead, journey, step), whatever runs concurrently."""
+def _next(version: int | None) -> int:
+    """What a conditional write at `version` made it."""
+    return 1 if version is None else version + 1
+
+
+def _send_email(lead: LeadModel, ledger: ConsentLedger, decision, book: JourneyBook, state: dict[str, Any],
+                version: int | None, now: datetime) -> tuple[dict[str, Any], int, str] | None:
+    """Intent -> SES -> outcome. Returns the state as recorded, its version and the outcome
+    (sent | retry | failed | unknown); None if another worker settled it meanwhile."""
+    mail = _render_step(lead, ledger, decision, book, now)  # first: a template error leaves nothing pending
+    intent = {"step_id": decision.step.id, "journey_id": decision.journey_id, "at": now.isoformat(),
+              "until": (now + SEND_LEASE).isoformat()}
+    # the claim: of two workers on the same lead only one writes this (the other: ConcurrentUpdate)
+    claimed = {**state, "sending": intent}
+    store.save_journey_state(lead.lead_id, claimed, now + SEND_LEASE, version)
+    known = (claimed, _next(version))  # what the outcome is written on, unless it changed meanwhile
     try:
-        MarkerModel(run_key(lead_id, journey_id, step_id), lead_id=lead_id).save(
-            condition=MarkerModel.marker.does_not_exist())
-        return True
-    except PutError:  # another invocation ran this step
-        return False
+        message_id = mailer.send_mail(to=lead.email, subject=mail.subject, html=mail.html, text=mail.text,
+                                      headers=mail.headers, once=True)
+    except mailer.MailRefused as exc:
+        refused = exc
+        log.warning("SES refused a journey mail", extra={"lead_id": lead.lead_id, "step": decision.step.id,
+                                                          "code": refused.code})
+        return _settle(lead.lead_id, intent, lambda s: _refused(s, intent, refused, now), known)
+    except mailer.MailOutcomeUnknown as exc:
+        why = f"no answer from SES ({exc})"
+        log.warning("mail outcome unknown, not sent again", extra={"lead_id": lead.lead_id,
+                                                                    "step": decision.step.id, "why": why})
+        return _settle(lead.lead_id, intent, lambda s: (_record_mail(s, intent, "unknown", why=why), now), known)
+    return _settle(lead.lead_id, intent, lambda s: (_record_mail(s, intent, "sent", message_id=message_id), now),
+                   known)
 
 
-def _send_step(lead: LeadModel, ledger: ConsentLedger, decision, book: JourneyBook, now: datetime) -> str:
+def _settle(lead_id: str, intent: dict[str, Any], change: Callable[[dict[str, Any]], tuple[str, datetime | None]],
+            known: tuple[dict[str, Any], int]) -> tuple[dict[str, Any], int, str] | None:
+    """Record a send's outcome on the state as written with the intent (`known`), or, if a click
+    or an unsubscribe changed it since, as it is now. None if the intent is no longer there."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        state, version = known if attempt == 0 else store.journey_state(lead_id)
+        if state is None or state.get("sending") != intent:
+            log.warning("mail intent settled by another worker", extra={"lead_id": lead_id})
+            return None
+        state = {k: v for k, v in state.items() if k != "sending"}
+        outcome, due = change(state)
+        if state.get("stopped") or state.get("unsubscribed_at"):
+            due = None  # stopped meanwhile: stays out of the due index
+        try:
+            store.save_journey_state(lead_id, state, due, version)
+            return state, _next(version), outcome
+        except ConcurrentUpdate:
+            _pause(attempt)
+    raise ConcurrentUpdate(f"the outcome of a mail to lead {lead_id} could not be recorded; retry", field="lead_id")
+
+
+def _record_mail(state: dict[str, Any], intent: dict[str, Any], outcome: str, **extra: Any) -> str:
+    """The step as run. `sent` and `unknown` count for the frequency caps (it may have gone out)."""
+    state.setdefault("runs", []).append({"step_id": intent["step_id"], "at": intent["at"], "outcome": outcome,
+                                         "channel": "email", **extra})
+    if outcome in ("sent", "unknown"):
+        state.setdefault("sends", []).append({"at": intent["at"], "channel": "email"})
+    state.pop("retry", None)
+    return outcome
+
+
+def _refused(state: dict[str, Any], intent: dict[str, Any], refused: mailer.MailRefused,
+             now: datetime) -> tuple[str, datetime]:
+    """SES said no: nothing went out. Throttling is tried again for as long as it lasts (with a
+    growing pause); any other refusal MAX_REFUSALS times, then the step is recorded as failed."""
+    previous = state.get("retry") or {}
+    if previous.get("step_id") != intent["step_id"]:
+        previous = {}
+    throttles = int(previous.get("throttles", 0)) + (1 if refused.throttled else 0)
+    refusals = int(previous.get("refusals", 0)) + (0 if refused.throttled else 1)
+    if refusals >= MAX_REFUSALS:
+        outcome = _record_mail(state, intent, "failed", why=f"SES refused it {refusals} times ({refused.code})")
+        return outcome, now
+    if refused.throttled:
+        pause = min(timedelta(minutes=1) * 2 ** (throttles - 1), THROTTLE_BACKOFF_CAP)
+        pause += timedelta(seconds=random.uniform(0, 30))  # throttled leads come back spread out
+    else:
+        pause = min(timedelta(minutes=1) * 4 ** (refusals - 1), REFUSAL_BACKOFF_CAP)
+    state["retry"] = {"step_id": intent["step_id"], "throttles": throttles, "refusals": refusals,
+                      "error": refused.code, "not_before": (now + pause).isoformat()}
+    return "retry", now + pause
+
+
+def _render_step(lead: LeadModel, ledger: ConsentLedger, decision, book: JourneyBook, now: datetime):
+    from dataclasses import replace
+
     from leadflow.domain.mail import content_title, render_email
     from leadflow.domain.tracking import add_open_pixel, rewrite_links
 
@@ -462,7 +621,7 @@ def _send_step(lead: LeadModel, ledger: ConsentLedger, decision, book: JourneyBo
         open_token = sign_token({"purpose": "open", "lead_id": lead.lead_id, "step": decision.step.id},
                                 _secret(), timedelta(days=ttl.get("open", 180)))
         html = add_open_pixel(html, _url(f"/t/o/{open_token}"))
-    return mailer.send_mail(to=lead.email, subject=mail.subject, html=html, text=mail.text, headers=mail.headers)
+    return replace(mail, html=html)
 
 
 def _interest_label(interest: str | None, language: str) -> str | None:
@@ -485,11 +644,12 @@ def _create_task(lead: LeadModel, decision, now: datetime) -> str:
         "content_key": decision.content.content_key, "reason": decision.reason or "",
         "content_title": decision.content.content_key, "due": now.date().isoformat(),
         "lead_url": _url(f"/leads/{lead.lead_id}")})
-    task_id = uuid.uuid4().hex
+    # the id comes from (lead, journey, step): a repeated run finds the task instead of adding another
+    task_id = hashlib.sha256(run_key(lead.lead_id, decision.journey_id, decision.step.id).encode()).hexdigest()[:32]
     store.put_task(task_id, TASK_ASSIGNEE, now, {
         "lead_id": lead.lead_id, "kind": kind, "title": task.title, "body": task.body, "status": "open",
-        "journey_id": decision.journey_id, "step_id": decision.step.id, "created_at": now.isoformat()})
-    events.publish("TaskCreated", {"taskId": task_id, "leadId": lead.lead_id, "kind": kind})
+        "journey_id": decision.journey_id, "step_id": decision.step.id, "created_at": now.isoformat()},
+        follow_ups=followups.event("TaskCreated", taskId=task_id, leadId=lead.lead_id, kind=kind))
     return task_id
 
 

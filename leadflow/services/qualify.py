@@ -23,7 +23,7 @@ from leadflow.domain.submission import email_marker
 from leadflow.services import engagement, lifecycle, nurture
 from leadflow.services.rescore import rescore, rescore_follow_up
 from leadflow.services.rulesets import active_rules
-from leadflow.store import directory
+from leadflow.store import directory, intake
 from leadflow.store import leads as repo
 from leadflow.store.models import LeadModel, MarkerModel
 
@@ -320,7 +320,7 @@ def _reopen(target: LeadModel, update: dict[str, Any], *, actor: str, note: str,
         fields["form_id"] = update["form_id"]
     earlier = sorted({*(target.earlier_owners or []), *([target.owner_id] if target.owner_id else [])})
     fields.update(quality=Quality.PENDING.value, quality_reasons=None, duplicate_of=None, review_queue=None,
-                  review_sort=None, intake_pending="pending", intake_attempts=0,
+                  review_sort=None, intake_pending=intake.pending_key(target.lead_id), intake_attempts=0,
                   created_sort=f"{repo.at_iso(now)}#{target.lead_id}", submissions=int(target.submissions or 1) + 1,
                   owner_id=None, owner_sort=None, queue_manager=None, sla_bucket=None, sla_due=None,
                   earlier_owners=earlier or None)

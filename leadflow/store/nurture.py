@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from leadflow.domain.errors import ConcurrentUpdate, NotFound
-from leadflow.store.models import NurtureModel, all_shards, shard
+from leadflow.domain.followups import NONE, FollowUps
+from leadflow.store.leads import add_follow_ups
+from leadflow.store.models import MarkerModel, NurtureModel, all_shards, connection, shard
 
 DUE_SHARDS = 8
 
@@ -24,14 +30,22 @@ def _get(pk: str, sk: str) -> NurtureModel | None:
         return None
 
 
+def _versioned(item: NurtureModel, expected_version: int | None) -> Any:
+    """The item at its next version, and the condition that it is still at the expected one
+    (None: that it does not exist yet)."""
+    item.version = 1 if expected_version is None else expected_version + 1
+    return (NurtureModel.pk.does_not_exist() if expected_version is None
+            else NurtureModel.version == expected_version)
+
+
 def _save(item: NurtureModel, expected_version: int | None) -> None:
     """Insert (expected None) or replace at the expected version: concurrent writers lose cleanly."""
-    condition = (NurtureModel.pk.does_not_exist() if expected_version is None
-                 else NurtureModel.version == expected_version)
-    item.version = 1 if expected_version is None else expected_version + 1
+    condition = _versioned(item, expected_version)
     try:
         item.save(condition=condition)
     except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise  # throttled or failed: not a concurrent writer, nothing to read again for
         raise ConcurrentUpdate(f"{item.pk} {item.sk} changed meanwhile; retry") from exc
 
 
@@ -53,29 +67,90 @@ def journey_state(lead_id: str) -> tuple[dict[str, Any] | None, int | None]:
     return (item.data, int(item.version)) if item else (None, None)
 
 
+def _journey(lead_id: str, state: dict[str, Any], due_at: datetime | None) -> NurtureModel:
+    return NurtureModel(f"lead#{lead_id}", "journey", data=state,
+                        due_bucket=due_bucket(lead_id) if due_at else None,
+                        due_at=due_at.isoformat(timespec="seconds") if due_at else None)
+
+
 def save_journey_state(lead_id: str, state: dict[str, Any], due_at: datetime | None,
                        expected_version: int | None) -> None:
     """`due_at` None takes the lead out of the due index (done, stopped, or waiting for an event)."""
-    item = NurtureModel(f"lead#{lead_id}", "journey", data=state,
-                        due_bucket=due_bucket(lead_id) if due_at else None,
-                        due_at=due_at.isoformat(timespec="seconds") if due_at else None)
-    _save(item, expected_version)
+    _save(_journey(lead_id, state, due_at), expected_version)
 
 
-def due_leads(now: datetime, limit: int) -> list[str]:
-    """Lead ids whose next step is due, from every shard of the sparse due index."""
+class NonceUsed(Exception):
+    """The single-use link was used already: its nonce marker exists."""
+
+
+def commit_consent(lead_id: str, *, records: list[dict[str, Any]] | None = None, ledger_version: int | None = None,
+                   state: dict[str, Any] | None = None, due_at: datetime | None = None,
+                   state_version: int | None = None, nonce: tuple[str, int] | None = None,
+                   follow_ups: FollowUps = NONE, change: str = "", at: datetime | None = None) -> None:
+    """One transaction for a consent change: the ledger (if `records`), the journey state (if
+    `state`, with its due time) and the link's nonce marker (if `nonce`: (key, TTL)), each at its
+    expected version. All or nothing: a DOI link's nonce is never spent without the confirmation,
+    a withdrawal never stored without the journey's stop, and what it announces (`follow_ups`, as
+    outbox item `change`) committed with it. NonceUsed when the marker exists,
+    ConcurrentUpdate when another writer changed the ledger or the state (read again, retry)."""
+    items: list[tuple[NurtureModel, Any]] = []
+    if records is not None:
+        ledger_item = NurtureModel(f"lead#{lead_id}", "consent", data={"records": records})
+        items.append((ledger_item, _versioned(ledger_item, ledger_version)))
+    if state is not None:
+        journey = _journey(lead_id, state, due_at)
+        items.append((journey, _versioned(journey, state_version)))
+    try:
+        # the token makes an SDK retry of a transaction that did commit a success, not a conflict
+        with TransactWrite(connection=connection(), client_request_token=uuid.uuid4().hex) as tx:
+            for item, condition in items:
+                tx.save(item, condition=condition)
+            if nonce is not None:
+                key, ttl = nonce
+                tx.save(MarkerModel(key, lead_id=lead_id, expires_at=ttl),
+                        condition=MarkerModel.marker.does_not_exist())
+            add_follow_ups(tx, lead_id, change, follow_ups, at or datetime.now(UTC))
+    except TransactWriteError as exc:
+        codes = [r.code if r is not None else None for r in (getattr(exc, "cancellation_reasons", None) or [])]
+        if nonce is not None and len(codes) > len(items) and codes[len(items)] == "ConditionalCheckFailed":
+            raise NonceUsed(nonce[0]) from exc
+        if {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):
+            raise ConcurrentUpdate(f"the consent or journey of lead {lead_id} changed meanwhile; retry") from exc
+        raise
+
+
+def due_lead_pages(now: datetime, page_size: int) -> Iterator[list[str]]:
+    """Lead ids whose next step is due (`due_at` <= now), read lazily page by page from every shard
+    of the sparse due index in turn (most overdue first within a shard), so a sweep that stops at
+    its deadline has served every shard alike and the next one continues with what is left."""
     until = now.isoformat(timespec="seconds")
-    out: list[str] = []
-    for bucket in all_shards("due", DUE_SHARDS):
-        for key in NurtureModel.by_due.query(bucket, NurtureModel.due_at <= until, limit=limit):
-            out.append(key.pk.removeprefix("lead#"))
-    return out
+    readers = [iter(NurtureModel.by_due.query(bucket, NurtureModel.due_at <= until, page_size=page_size))
+               for bucket in all_shards("due", DUE_SHARDS)]
+    while readers:
+        for reader in list(readers):
+            page = [key.pk.removeprefix("lead#") for key in islice(reader, page_size)]
+            if len(page) < page_size:
+                readers.remove(reader)
+            if page:
+                yield page
 
 
-def put_task(task_id: str, assignee: str, created_at: datetime, data: dict[str, Any]) -> None:
-    NurtureModel(f"task#{task_id}", "task", data=data, assignee=assignee,
-                 task_sort=f"open#{created_at.isoformat(timespec='seconds')}#{task_id}").save(
-        condition=NurtureModel.pk.does_not_exist())
+def put_task(task_id: str, assignee: str, created_at: datetime, data: dict[str, Any],
+             follow_ups: FollowUps = NONE) -> bool:
+    """Create the task once, with what announces it: False when a task with that id exists
+    already (a repeated step run)."""
+    task = NurtureModel(f"task#{task_id}", "task", data=data, assignee=assignee,
+                        task_sort=f"open#{created_at.isoformat(timespec='seconds')}#{task_id}")
+    try:
+        with TransactWrite(connection=connection(), client_request_token=uuid.uuid4().hex) as tx:
+            tx.save(task, condition=NurtureModel.pk.does_not_exist())
+            add_follow_ups(tx, data.get("lead_id") or task_id, f"task#{task_id}", follow_ups, created_at)
+    except TransactWriteError as exc:
+        codes = [r.code if r is not None else None for r in (getattr(exc, "cancellation_reasons", None) or [])]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
 
 
 def get_task(task_id: str) -> NurtureModel:

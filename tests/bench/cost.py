@@ -77,7 +77,7 @@ class Mix:
     implausible: float = 0.08  # of captured: disqualified by the checks
     consent_email: float = 0.50  # of plausible: ticked the newsletter (double opt-in mail)
     doi_confirmed: float = 0.70  # of those: clicked the confirmation link -> nurtured
-    mails_per_nurtured: int = 4  # journey mails per nurtured lead (nurture sweep, due lead)
+    mails_per_nurtured: int = 4  # journey mails per nurtured lead (nurture sweep + its worker, due lead)
     mail_engagement_per_mail: float = 0.5  # opens/clicks on journey mails recorded per mail
     events_per_lead: float = 3.0  # engagement events per plausible lead (incl. the mail ones)
     mql: float = 0.25  # of captured: become MQL (the event that crosses) and are routed
@@ -97,7 +97,8 @@ class Mix:
             "implausible": "of captured: disqualified by the plausibility checks",
             "consent_email": "of plausible: gave email-marketing consent (double opt-in mail)",
             "doi_confirmed": "of those: confirmed -> nurtured",
-            "mails_per_nurtured": "journey mails per nurtured lead (each: a due lead in a nurture sweep)",
+            "mails_per_nurtured": "journey mails per nurtured lead (each: a due lead in a nurture sweep, run "
+                                  "by a worker)",
             "mail_engagement_per_mail": "recorded opens/clicks per journey mail (journey state updated)",
             "events_per_lead": "engagement events per plausible lead (clicks, opens, visits), via the track function",
             "mql": "of captured: become MQL and are routed",
@@ -182,7 +183,8 @@ def volumes(mix: Mix, ops: dict[str, Any], schedules: dict[str, float]) -> list[
         ("qualify: implausible (disqualified)", mix.leads * mix.implausible),
         ("score: rescore after qualification", plausible),
         ("track: DOI confirmation link", nurtured),
-        ("nurture sweep: per due lead (email step)", mails),
+        ("nurture sweep: per due lead (queued)", mails),
+        ("nurture worker: 1 lead (welcome email)", mails),
         ("track: click on a mail link (redirect)", events),
         ("score: mail click (journey state updated)", mail_engagement),
         ("score: event that makes the lead an MQL", mql),
@@ -246,9 +248,9 @@ def estimate(ops: dict[str, Any], *, memory: dict[str, int], schedules: dict[str
     report = CostReport(mix=mix)
     ops = dict(ops)
     # The sweep's cost per due lead: the sweep with one due lead minus the sweep with none.
-    one, none = ops.get("nurture sweep: 1 due lead (welcome email)"), ops.get("nurture sweep: nothing due")
+    one, none = ops.get("nurture sweep: 1 due lead (queued)"), ops.get("nurture sweep: nothing due")
     if one is not None and none is not None:
-        ops["nurture sweep: per due lead (email step)"] = _difference(one, none)
+        ops["nurture sweep: per due lead (queued)"] = _difference(one, none)
     scheduled_op = {"NurtureSweepFunction": "nurture sweep: nothing due", "SlaSweepFunction": "SLA sweep: nothing due",
                     "IntakeSweepFunction": "intake sweep: nothing stalled"}
     schedule_runs = {scheduled_op[f]: runs for f, (_, runs) in schedules.items() if f in scheduled_op}
@@ -270,11 +272,11 @@ def estimate(ops: dict[str, Any], *, memory: dict[str, int], schedules: dict[str
         bucket["wru"] += count * op.log.wru
         if not is_fixed:
             totals["gsi_wru"] += count * op.log.gsi_wru
-            totals["sqs_sends"] += count * op.log.count("sqs", "SendMessage")
+            totals["sqs_sends"] += count * (op.log.count("sqs", "SendMessage") + op.log.count("sqs", "SendMessageBatch"))
             totals["ses"] += count * op.log.count("ses")
             totals["events"] += count * sum(1 for c in op.log.calls if c.service == "events")
             totals["apigw"] += count * (1 if op.apigw else 0)
-        marginal = name == "nurture sweep: per due lead (email step)"
+        marginal = name == "nurture sweep: per due lead (queued)"
         invocations = 0 if marginal else count
         mem = memory.get(op.function, 512)
         ms = duration_ms(op, mem)
@@ -381,6 +383,6 @@ def _difference(one, none):
             remaining.remove(match)
         else:
             extra.append(call)
-    return OpResult("nurture sweep: per due lead (email step)", one.function, RequestLog(extra),
+    return OpResult("nurture sweep: per due lead (queued)", one.function, RequestLog(extra),
                     max(0.0, one.cpu_ours_s - none.cpu_ours_s), max(0.0, one.cpu_moto_s - none.cpu_moto_s),
                     max(0, one.log_bytes - none.log_bytes), "sweep with one due lead minus the empty sweep")

@@ -121,6 +121,23 @@ def run(leads: int = 200) -> HotItems:
                     top_partitions=[(k, v / changes) for k, v in partitions.most_common(5)])
 
 
+def lines(r: HotItems) -> list[str]:
+    rows = [f"| {k} | {v:.3f} |" for k, v in r.top_items]
+    parts = [f"| {k} | {v:.3f} |" for k, v in r.top_partitions]
+    return [
+        "## Hot items: writes per item and per partition", "",
+        f"{r.leads} leads the whole way (capture to won or lost: {r.stage_changes} stage changes), every DynamoDB "
+        "write recorded per item and per partition (`python -m tests.bench.hot_items`). The outbox's counters "
+        "consumer runs in batches of its mapping's size (1,000 records).", "",
+        f"- most-written item: `{r.item}`, **{r.item_writes_per_lead:.3f} writes per lead** (goal <= 0.05)",
+        f"- hottest partition: `{r.partition}`, {r.partition_wcu_per_change:.3f} write units per stage change "
+        f"-> ceiling **{r.ceiling_changes_per_s:,.0f} stage changes/s** at {PARTITION_WCU_PER_S:,} WCU/s per "
+        "partition (goal >= 1,000/s)", "",
+        "| item | writes per lead |", "| --- | ---: |", *rows, "",
+        "| partition (table or table/index) | write units per stage change |", "| --- | ---: |", *parts, "",
+    ]
+
+
 if __name__ == "__main__":
     import sys
 

@@ -155,6 +155,14 @@ def sweep_nurture() -> dict:
     return handler({"source": "aws.events", "detail-type": "Scheduled Event"}, LambdaContext())
 
 
+def drain_nurture(stack) -> None:
+    """Deliver what the nurture sweep queued to the per-lead worker (uncounted: other walks' leads)."""
+    from functions.nurture_worker import handler
+
+    while bodies := _one(stack, "NurtureQueue"):
+        harness.deliver(handler, bodies)
+
+
 def sweep_sla() -> dict:
     from functions.sla_sweep import handler
     from tests.helpers import LambdaContext
@@ -186,6 +194,7 @@ LEAD_QUERY = ("query($id: ID!) { lead(id: $id) { id stage quality ownerId score 
 
 def walk(stack, index: int, rec: Recorder, results: Results) -> None:
     """One lead from the form to a won customer, plus the side paths, each step recorded."""
+    from functions.nurture_worker import handler as worker
     from functions.qualify import handler as qualify
     from functions.route import handler as route
     from functions.score import handler as score
@@ -198,6 +207,7 @@ def walk(stack, index: int, rec: Recorder, results: Results) -> None:
     lead_id = rec("capture (POST /leads)", "CaptureFunction", lambda: harness.capture(body), apigw=True)
     # Leads due earlier (other walks) would join the sweep below: run them now, uncounted.
     sweep_nurture()
+    drain_nurture(stack)
     intake = _one(stack, "IntakeQueue")
     rec("qualify: plausible, email consent (DOI mail)", "QualifyFunction", lambda: harness.deliver(qualify, intake))
     rescore = _one(stack, "EngagementQueue")
@@ -208,11 +218,13 @@ def walk(stack, index: int, rec: Recorder, results: Results) -> None:
     doi = [m for m in mails_to(address) if "/consent/confirm" in m.html]
     confirm = next(u for u in links(doi[0]) if "/consent/confirm" in u)
     rec("track: DOI confirmation link", "TrackFunction", lambda: track("POST", confirm), apigw=True)
-    summary = rec("nurture sweep: 1 due lead (welcome email)", "NurtureSweepFunction", sweep_nurture)
-    if summary.get("leads") != 1 or summary.get("email") != 1:
-        results.notes.append(f"nurture sweep with one due lead processed {summary}")
+    summary = rec("nurture sweep: 1 due lead (queued)", "NurtureSweepFunction", sweep_nurture)
+    if summary.get("due") != 1 or summary.get("enqueued") != 1:
+        results.notes.append(f"nurture sweep with one due lead found {summary}")
+    due = _one(stack, "NurtureQueue")
+    rec("nurture worker: 1 lead (welcome email)", "NurtureWorkerFunction", lambda: harness.deliver(worker, due))
     summary = rec("nurture sweep: nothing due", "NurtureSweepFunction", sweep_nurture)
-    if summary.get("leads"):
+    if summary.get("due"):
         results.notes.append(f"nurture sweep 'nothing due' found {summary}")
 
     welcome = [m for m in mails_to(address) if "/consent/confirm" not in m.html]

@@ -97,12 +97,13 @@ def section_requests(ops) -> list[str]:
                      f"{op.cpu_ours_s * 1000:.1f}", f"{cold.cpu_ours_s * 1000:.1f}" if cold else ""])
     lines += table(["operation", "function", "DynamoDB", "+cfg", "kinds", "RRU", "WRU", "idx", "SQS", "SES",
                     "EvB", "CPU ms", "CPU ms cfg"], rows, "llrrlrrrrrrrr")
-    one, none = ops.warm.get("nurture sweep: 1 due lead (welcome email)"), ops.warm.get("nurture sweep: nothing due")
-    if one and none:
-        lines += ["", f"Nurture sweep per due lead (email step) = sweep with one due lead − empty sweep: "
-                      f"**{one.log.dynamodb - none.log.dynamodb} DynamoDB requests**, "
-                      f"{one.log.rru - none.log.rru:g} RRU, {one.log.wru - none.log.wru:g} WRU, "
-                      f"{one.log.count('ses')} mail."]
+    one, none = ops.warm.get("nurture sweep: 1 due lead (queued)"), ops.warm.get("nurture sweep: nothing due")
+    worker = ops.warm.get("nurture worker: 1 lead (welcome email)")
+    if one and none and worker:
+        lines += ["", f"Nurture step per due lead (email) = sweep with one due lead − empty sweep "
+                      f"({one.log.dynamodb - none.log.dynamodb} DynamoDB requests, 1 SendMessageBatch for up to 10 "
+                      f"leads) + its worker: **{worker.log.dynamodb} DynamoDB requests**, "
+                      f"{worker.log.rru:g} RRU, {worker.log.wru:g} WRU, {worker.log.count('ses')} mail."]
     if ops.notes:
         lines += ["", "Notes: " + "; ".join(dict.fromkeys(ops.notes))]
     return [*lines, ""]
@@ -285,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leads", type=int, default=300, help="leads through the CPU pipeline (default 300)")
     parser.add_argument("--profiled", type=int, default=60, help="leads of the profiled pass (default 60, 0: none)")
     parser.add_argument("--runs", type=int, default=5, help="cold-start runs per function (default 5)")
+    parser.add_argument("--hot-leads", type=int, default=200, help="leads of the hot-item run (default 200)")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {OUT.relative_to(REPO)}")
     args = parser.parse_args(argv)
     command = "python -m tests.bench.run" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
@@ -318,7 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     page = graphql_cost.run()
     timings["graphql page"] = time.perf_counter() - t
-    print("5/5 cost ...", file=sys.stderr, flush=True)
+    print("5/5 hot items, nurture fan-out, cost ...", file=sys.stderr, flush=True)
+    from tests.bench import fanout, hot_items
+
+    t = time.perf_counter()
+    hot = hot_items.run(args.hot_leads)
+    timings["hot items"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fanned = fanout.report(fanout.measure(fanout.LEADS), fanout.LEADS)
+    timings["fan-out"] = time.perf_counter() - t
 
     from infra.template import load_wiring
 
@@ -355,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += section_pipeline(pipe)
     lines += section_cost(report, cost.PRICES, cost.LATENCY_MS, pipe.storage, pipe.stored_leads)
     lines += graphql_cost.lines(page)
+    lines += hot_items.lines(hot)
+    lines += fanned
     found = observations(ops, pipe)
     if found:
         lines += ["## Observations (generated from the numbers)", ""] + [f"- {o}" for o in found] + [""]

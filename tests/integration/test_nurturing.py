@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.helpers import LambdaContext, graphql, http_event, sns_event
+from tests.helpers import LambdaContext, graphql, http_event, sns_event, sqs_event
 from tests.integration.test_qualification import GENUINE, capture, drain_intake
 from tests.integration.test_scoring import score_all
 
@@ -36,9 +36,32 @@ def track(method: str, url: str, **kw) -> dict:
 
 
 def sweep(now: datetime | None = None) -> dict:
-    from leadflow.services.nurture import run_due
+    """The scheduled sweep at `now`, then its queue delivered to the per-lead worker (as Lambda's
+    poller does) until empty, with the clock at `now`. Returns the sweep's summary and the actions."""
+    from unittest.mock import patch
 
-    return run_due(now or datetime.now(UTC))
+    import boto3
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    from functions.nurture_sweep import handler as nurture_sweep
+    from functions.nurture_worker import handler as worker
+    from leadflow.adapters import clock
+    from leadflow.settings import get_settings
+
+    now = now or datetime.now(UTC)
+    sqs, url = boto3.client("sqs"), get_settings().nurture_queue_url
+    with patch.object(clock, "now", lambda: now):
+        summary = nurture_sweep({"source": "aws.events"}, LambdaContext())
+        failed: list[str] = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            try:
+                result = worker(sqs_event([m["Body"] for m in messages]), LambdaContext())
+                failed += [f["itemIdentifier"] for f in result["batchItemFailures"]]
+            except BatchProcessingError:  # every message of the batch failed: the invocation fails
+                failed += [m["MessageId"] for m in messages]
+            for m in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return {**summary, "failedMessages": len(failed)}
 
 
 def confirm_link(address: str) -> str:
