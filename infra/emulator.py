@@ -30,7 +30,9 @@ class _SerialisedDynamoDB:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        # DynamoDB Streams too: a stream reader must not see the records of a transaction that is
+        # still running (a cancelled one takes its records back, see _patch_transactions)
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(("DynamoDB_", "DynamoDBStreams_")):
             with self._lock:
                 # materialise the body inside the lock: the write happens while iterating
                 return list(self._app(environ, start_response))

@@ -213,3 +213,21 @@ def test_index_queries_agree_with_a_scan_after_any_sequence_of_writes(ddb):
             except ddb.exceptions.TransactionCanceledException:
                 assert kind == "cancelled"
         check()
+
+
+def test_stream_reads_are_serialised_with_dynamodb_writes_and_sqs_is_not():
+    """A GetRecords never runs while a transaction is half applied (it could read records the
+    transaction takes back when it is cancelled); SQS long polls must not block DynamoDB."""
+    from infra.emulator import _SerialisedDynamoDB
+
+    held = []
+
+    def app(environ, start_response):
+        held.append(serialised._lock.locked())
+        return [b""]
+
+    serialised = _SerialisedDynamoDB(app)
+    for target in ("DynamoDB_20120810.TransactWriteItems", "DynamoDBStreams_20120810.GetRecords",
+                   "AmazonSQS.ReceiveMessage"):
+        serialised({"HTTP_X_AMZ_TARGET": target}, None)
+    assert held == [True, True, False]
