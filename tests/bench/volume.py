@@ -38,6 +38,9 @@ REPO = Path(__file__).resolve().parents[2]
 LEAD_QUERY = ("query($id: ID!) { lead(id: $id) { id stage quality ownerId score { total grade } "
               "history { seq kind fromStage toStage at actor reason } } }")
 _HEX = re.compile(r"[0-9a-f]{32,}")
+# lead numbers (tests.bench.harness.lead_body) of the templates, the two measurements and the burst:
+# apart, so no lead resembles another (below 1,200 all names and phones differ)
+TEMPLATES, EMPTY, FULL, BURST = 0, 100, 300, 500
 
 
 @dataclass
@@ -151,11 +154,13 @@ def _sample(stack: Any, token: str, body: dict[str, Any]) -> dict[str, float]:
     return {"capture": capture_ms, "capture_cpu": capture_cpu, "lead": lead_ms, "lead_cpu": lead_cpu}
 
 
-def _measure(stack: Any, token: str, samples: int, tag: str) -> dict[str, list[float]]:
+def _measure(stack: Any, token: str, samples: int, first: int) -> dict[str, list[float]]:
+    """Leads number first, first + 1, ...: people no other lead of the run resembles (the same
+    numbers would share a phone number and name, and qualification would find duplicates)."""
     from tests.bench.harness import lead_body
 
-    _sample(stack, token, lead_body(0, tag=tag + "w"))  # warm-up (first invocations, caches)
-    times = [_sample(stack, token, lead_body(i, quote=i % 2 == 0, tag=tag)) for i in range(samples)]
+    _sample(stack, token, lead_body(first, tag="warm"))  # warm-up (first invocations, caches)
+    times = [_sample(stack, token, lead_body(first + 1 + i, quote=i % 2 == 0, tag="s")) for i in range(samples)]
     return {what: [t[what] for t in times] for what in times[0]}
 
 
@@ -273,7 +278,7 @@ def _burst(stack: Any, token: str, n: int) -> Burst:
     gate = threading.Barrier(n)
 
     def one(i: int) -> None:
-        body = lead_body(i, tag="burst")
+        body = lead_body(BURST + i, tag="burst")
         gate.wait()
         try:
             results[i] = _post(stack.base_url + "/leads", body)
@@ -314,9 +319,9 @@ def _child(leads: int, samples: int, burst: int, out: Path) -> None:
     with LocalStack(port=0, schedules=False, secret="bench-volume-" + "x" * 32) as stack:
         token = stack.token("admin")
         print("  empty stack ...", file=sys.stderr, flush=True)
-        result.empty = _measure(stack, token, samples, "empty")
+        result.empty = _measure(stack, token, samples, EMPTY)
 
-        templates = [_post(stack.base_url + "/leads", lead_body(i, consent=i % 2 == 0, quote=i % 3 == 0,
+        templates = [_post(stack.base_url + "/leads", lead_body(TEMPLATES + i, consent=i % 2 == 0, quote=i % 3 == 0,
                                                                 tag="tpl"))[1]["id"] for i in range(20)]
         _wait_idle(stack)
         backend = dynamodb_backends[ACCOUNT_ID][stack.region]
@@ -329,7 +334,7 @@ def _child(leads: int, samples: int, burst: int, out: Path) -> None:
         result.stored_leads = sum(len(t.items) for name, t in backend.tables.items() if name.endswith("LeadsTable"))
 
         print(f"  {result.stored_leads:,} leads stored ...", file=sys.stderr, flush=True)
-        result.full = _measure(stack, token, samples, "full")
+        result.full = _measure(stack, token, samples, FULL)
         print(f"  burst of {burst} ...", file=sys.stderr, flush=True)
         result.burst = _burst(stack, token, burst)
         import resource
