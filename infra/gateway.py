@@ -26,7 +26,6 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qsl, unquote
 
@@ -354,67 +353,75 @@ class Gateway:
 
 
 # ------------------------------------------------------------------ server
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "leadflow-local"
-    sys_version = ""
+# Werkzeug's threaded WSGI server (installed with moto[server]), not http.server: a listen backlog
+# of 5 reset most connections of a 50-request burst. One thread per connection, keep-alive.
+LISTEN_BACKLOG = 1024  # connections the kernel queues before a thread takes them (capped by somaxconn)
 
-    def _dispatch(self) -> None:
-        gateway: Gateway = self.server.gateway  # type: ignore[attr-defined]
+
+def wsgi_app(gateway: Gateway) -> Callable[[dict[str, Any], Any], Iterable[bytes]]:
+    """The gateway as a WSGI application: environ -> HttpRequest -> Gateway.handle -> response."""
+    from http import HTTPStatus
+
+    from werkzeug.wsgi import get_input_stream
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         try:
-            body = self._read_body()
+            body = get_input_stream(environ).read()
+        except Exception:  # noqa: BLE001 - a broken chunked body or a client that went away
+            response = HttpResponse.json(400, {"message": "Bad Request"})
+        else:
+            headers = [(name[5:].replace("_", "-").lower(), value) for name, value in environ.items()
+                       if name.startswith("HTTP_")]
+            headers += [(name.replace("_", "-").lower(), environ[name]) for name in ("CONTENT_TYPE", "CONTENT_LENGTH")
+                        if environ.get(name)]
+            response = gateway.handle(HttpRequest(
+                method=environ["REQUEST_METHOD"],
+                # the request target as received (werkzeug hands it on UTF-8 bytes read as Latin-1)
+                target=environ["REQUEST_URI"].encode("latin-1").decode("utf-8", "replace"),
+                headers=headers, body=body, client_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+                protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1")))
+        try:
+            reason = HTTPStatus(response.status).phrase
         except ValueError:
-            self._write(HttpResponse.json(400, {"message": "Bad Request"}))
-            return
-        request = HttpRequest(
-            method=self.command,
-            target=self.path,
-            headers=list(self.headers.items()),
-            body=body,
-            client_ip=self.client_address[0],
-            protocol=self.request_version,
-        )
-        self._write(gateway.handle(request))
+            reason = ""
+        out = [(name, value) for name, value in response.headers
+               if name.lower() not in ("content-length", "connection", "transfer-encoding")]
+        start_response(f"{response.status} {reason}".rstrip(), [*out, ("Content-Length", str(len(response.body)))])
+        return [b"" if environ["REQUEST_METHOD"] == "HEAD" else response.body]
 
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+    return app
 
-    def _write(self, response: HttpResponse) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers:
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+def _request_handler() -> type:
+    from werkzeug.serving import WSGIRequestHandler
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # Gateway.handle logs one line per request
+    class Handler(WSGIRequestHandler):
+        server_version = "leadflow-local"  # type: ignore[assignment]
+        sys_version = ""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass  # Gateway.handle logs one line per request
+
+    return Handler
 
 
 class GatewayServer:
-    """A ThreadingHTTPServer bound at construction (so a busy port fails fast)."""
+    """A threaded WSGI server bound at construction (so a busy port fails fast)."""
 
     def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 0):
+        import socket
+
+        from werkzeug.serving import ThreadedWSGIServer
+
         self.gateway = gateway
-        self._server = ThreadingHTTPServer((host, port), _Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self._server.gateway = gateway  # type: ignore[attr-defined]
+        # Bind here: werkzeug would print and sys.exit() on a busy port; this raises OSError(EADDRINUSE).
+        listener = socket.create_server((host, port), backlog=LISTEN_BACKLOG)
+        try:
+            self._server = ThreadedWSGIServer(host, listener.getsockname()[1], wsgi_app(gateway),
+                                              handler=_request_handler(), fd=listener.fileno())
+        finally:
+            listener.close()  # the server uses a duplicate of the socket
+        self._server.block_on_close = False  # stop() does not wait for open keep-alive connections
         self._thread: threading.Thread | None = None
 
     @property

@@ -28,11 +28,11 @@ def aws(monkeypatch):
     """A fresh emulated AWS account with every resource template.yaml declares."""
     from moto import mock_aws
 
-    from infra.emulator import one_backup_per_table
+    from infra.emulator import fast_dynamodb
     from infra.provision import provision
     from infra.template import load_wiring
 
-    one_backup_per_table()
+    fast_dynamodb()
     with mock_aws():
         stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS,
                           keys_seed=KEYS_SEED)

@@ -9,6 +9,8 @@
 3. CPU per lead of capture -> qualify -> score -> route, ours vs moto's: pipeline.py.
 4. The AWS cost of 10,000 leads through the funnel in eu-central-1: cost.py.
 5. GraphQL: DynamoDB requests of a page of 50 leads with nested lists, the refused attack: graphql_cost.py.
+6. The local stack with real volumes: capture and lead(id) on an empty stack vs one with 100,000
+   stored leads, and a burst of 50 concurrent captures: volume.py.
 
 Prints the report and writes it to docs/benchmarks.md (with the machine and the command).
 """
@@ -241,6 +243,40 @@ def section_cost(report, prices, latency, storage, stored_leads) -> list[str]:
     return lines
 
 
+def section_volume(v) -> list[str]:
+    lines = ["## 5. The local stack with real volumes", "",
+             "`LocalStack` (what `leadflow dev` runs; schedules off) in a fresh process. Each sample: `POST /leads`",
+             "over HTTP, then wait until every queue is empty (qualify, score and route have run), then the GraphQL",
+             "`lead(id)` with history of that lead, each timed after one warm-up sample. First on the empty",
+             f"stack, then after storing {v.stored_leads:,} leads: copies of "
+             f"{v.templates} leads that went",
+             "through the real pipeline, every item that names the lead (the lead with its index attributes,",
+             "history, nurture state, markers, dedup keys, routing record) with a new id and keys of its own",
+             f"({v.items_written:,} items, imported straight into moto's tables in {v.fill_s:.0f} s). "
+             "Goal: at most 2x the empty stack.", ""]
+    rows = []
+    for what, label in (("capture", "capture (POST /leads)"), ("lead", "GraphQL lead(id) with history")):
+        for key, kind in ((what, "wall"), (what + "_cpu", "CPU")):
+            empty, full = v.empty.get(key) or [0.0], v.full.get(key) or [0.0]
+            rows.append([label, kind, f"**{v.median('empty', key):.0f}** ({min(empty):.0f}–{max(empty):.0f})",
+                         f"**{v.median('full', key):.0f}** ({min(full):.0f}–{max(full):.0f})",
+                         f"**{v.ratio(key):.2f}x**"])
+    lines += table(["request", "time", f"empty stack ms, median of {v.samples} (min–max)",
+                    f"{v.stored_leads:,} leads ms (min–max)", "ratio"], rows, "llrrr")
+    lines += ["", "**wall** is what the client waited; **CPU** is the CPU time of the whole stack process (gateway,",
+              "function, emulator, client) during the request. The queues are idle when a request starts (only the",
+              "qualification a capture triggers may begin before its answer arrives), so CPU is the request's own",
+              "work, which other load on this shared machine does not change; wall time it does."]
+    b = v.burst
+    lost = ", ".join(f"{n} {status}" for status, n in b.statuses.items() if status not in ("200", "202"))
+    lines += ["", f"**Burst:** {b.requests} `POST /leads` at the same moment, each on its own connection, against the "
+                  f"stack with {v.stored_leads:,} leads: **{b.accepted} accepted, {b.lost} lost**"
+                  + (f" ({lost})" if lost else "") + f", in {b.seconds:.1f} s; "
+                  f"{b.stored} of the accepted leads found by `lead(id)` afterwards.",
+              "", f"The emulator process peaked at {v.rss_mb:,.0f} MB.", ""]
+    return lines
+
+
 def observations(ops, pipeline_result) -> list[str]:
     """Facts from the numbers worth a look (generated)."""
     out = []
@@ -287,11 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profiled", type=int, default=60, help="leads of the profiled pass (default 60, 0: none)")
     parser.add_argument("--runs", type=int, default=5, help="cold-start runs per function (default 5)")
     parser.add_argument("--hot-leads", type=int, default=200, help="leads of the hot-item run (default 200)")
+    parser.add_argument("--volume", type=int, default=100_000,
+                        help="stored leads of the local-stack volume run (default 100000, 0: none)")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {OUT.relative_to(REPO)}")
     args = parser.parse_args(argv)
     command = "python -m tests.bench.run" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
 
-    from tests.bench import coldstart, cost, firstcall, graphql_cost, operations, pipeline
+    from tests.bench import coldstart, cost, firstcall, graphql_cost, operations, pipeline, volume
     from tests.bench.harness import environment
 
     environment()
@@ -300,19 +338,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # "unpublished metrics" of its own
     started = time.perf_counter()
     timings = {}
-    print("1/5 requests per operation ...", file=sys.stderr, flush=True)
+    print("1/6 requests per operation ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
     ops = operations.run()
     timings["requests"] = time.perf_counter() - t
-    print("2/5 CPU per lead ...", file=sys.stderr, flush=True)
+    print("2/6 CPU per lead ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
     pipe = pipeline.run(leads=args.leads, profiled=args.profiled)
     timings["pipeline"] = time.perf_counter() - t
-    print("3/5 cold-start imports ...", file=sys.stderr, flush=True)
+    print("3/6 cold-start imports ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
     baseline, cold = coldstart.run(runs=args.runs)
     timings["cold starts"] = time.perf_counter() - t
-    print("4/5 first invocations ...", file=sys.stderr, flush=True)
+    print("4/6 first invocations ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
     first = firstcall.run()
     timings["first calls"] = time.perf_counter() - t
@@ -329,6 +367,14 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     fanned = fanout.report(fanout.measure(fanout.LEADS), fanout.LEADS)
     timings["fan-out"] = time.perf_counter() - t
+    vol = None
+    if args.volume:
+        print(f"5/6 the local stack with {args.volume:,} leads ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        vol = volume.run(leads=args.volume)
+        timings["volume"] = time.perf_counter() - t
+        if vol.error:
+            print(f"  volume run failed: {vol.error}", file=sys.stderr, flush=True)
 
     from infra.template import load_wiring
 
@@ -355,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
              f"({', '.join(f'{k} {v:.0f} s' for k, v in timings.items())})",
              f"- machine: {info['cores']} cores ({info['cpu']}), {info['os']}, Python {info['python']}",
              f"- packages: {info['packages']}", ""]
-    headline = _headline(ops, cold, first, pipe, report)
+    headline = _headline(ops, cold, first, pipe, report, vol)
     headline.append(f"- GraphQL page of {page.leads} leads: {page.console_requests} DynamoDB requests with history and "
                     f"timeline, {page.nested_requests} with every nested list; the 15-alias attack refused in "
                     f"{page.attack_ms:.0f} ms.")
@@ -367,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     lines += graphql_cost.lines(page)
     lines += hot_items.lines(hot)
     lines += fanned
+    if vol is not None:
+        lines += section_volume(vol) if not vol.error else ["## 5. The local stack with real volumes", "",
+                                                            f"The run failed: {vol.error}", ""]
     found = observations(ops, pipe)
     if found:
         lines += ["## Observations (generated from the numbers)", ""] + [f"- {o}" for o in found] + [""]
@@ -378,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _headline(ops, cold, first, pipe, report) -> list[str]:
+def _headline(ops, cold, first, pipe, report, vol=None) -> list[str]:
     def ddb(name: str) -> str:
         op = ops.warm.get(name)
         return str(op.log.dynamodb) if op else "–"
@@ -406,7 +455,12 @@ def _headline(ops, cold, first, pipe, report) -> list[str]:
         f"**{pipe.ours_ms_per_lead():.1f} ms** on this machine.",
         f"- AWS cost of a month with 10,000 leads: **{money(total)}** ({money(report.variable_usd)} caused by the "
         f"leads, {money(per_1000)} per 1,000; {money(report.fixed_usd)} fixed).",
-    ]
+    ] + ([
+        f"- Local stack with {vol.stored_leads:,} stored leads vs empty: capture **{vol.median('full', 'capture'):.0f} ms** "
+        f"vs {vol.median('empty', 'capture'):.0f} ms ({vol.ratio('capture'):.2f}x), lead(id) "
+        f"**{vol.median('full', 'lead'):.0f} ms** vs {vol.median('empty', 'lead'):.0f} ms ({vol.ratio('lead'):.2f}x); "
+        f"a burst of {vol.burst.requests} concurrent captures: {vol.burst.accepted} accepted, {vol.burst.lost} lost.",
+    ] if vol is not None and not vol.error else [])
 
 
 if __name__ == "__main__":

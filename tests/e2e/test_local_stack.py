@@ -184,6 +184,42 @@ def test_schedules_from_the_template_can_be_run_now(dev):
     assert requests.post(dev.base_url + "/dev/schedules/nope", timeout=10).status_code == 404
 
 
+def test_a_burst_of_50_concurrent_captures_loses_no_connection_and_no_lead(dev):
+    """50 web forms posted at the same moment, each on its own connection: every one is accepted
+    (none reset or refused) and every lead is stored."""
+    import threading
+
+    n = 50
+    answers: list = [None] * n
+    gate = threading.Barrier(n)
+
+    def post(i: int) -> None:
+        body = {**ANNA, "lastName": f"Burst{i}", "email": f"burst{i}@lindner-holz.de"}
+        gate.wait()
+        try:
+            answers[i] = requests.post(dev.base_url + "/leads", json=body, timeout=120)
+        except requests.RequestException as exc:
+            answers[i] = exc
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failed = [a if isinstance(a, Exception) else f"{a.status_code} {a.text[:100]}" for a in answers
+              if isinstance(a, Exception) or a.status_code != 202]
+    assert failed == [], f"{len(failed)} of {n} captures failed: {failed[:3]}"
+    ids = {a.json()["id"] for a in answers}
+    assert len(ids) == n
+
+    headers = {"Authorization": f"Bearer {cli_token('admin')}"}
+    for lead_id in ids:
+        answer = requests.post(dev.base_url + "/graphql", json={"query": LEAD_QUERY, "variables": {"id": lead_id}},
+                               headers=headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["data"]["lead"] or {}).get("id") == lead_id
+
+
 def test_second_instance_side_by_side_and_ctrl_c(dev, tmp_path):
     import boto3
 

@@ -39,13 +39,13 @@ def demo():
     tests of this module: seeding through the real services takes a while on moto."""
     from moto import mock_aws
 
-    from infra.emulator import one_backup_per_table
+    from infra.emulator import fast_dynamodb
     from infra.provision import provision
     from infra.template import load_wiring
     from leadflow.runtime import reset_process_caches
     from tests.conftest import KEYS_SEED, LOCAL_PARAMETERS
 
-    one_backup_per_table()
+    fast_dynamodb()
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS,
                           keys_seed=KEYS_SEED)

@@ -68,3 +68,32 @@ def test_failed_transaction_still_leaves_nothing_behind(table):
         ])
     items = table.scan(TableName="leadflow-LeadsTable")["Items"]
     assert items == [{"lead_id": {"S": "a"}, "stage": {"S": "LEAD"}}]
+
+
+def test_volume_copies_are_leads_of_their_own_that_the_indexes_find(table):
+    """The volume benchmark's stored leads (tests/bench/volume.py): each copy has a new id and its
+    own marker keys, and the emulator's index queries see the imported copies."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    from infra.emulator import fast_dynamodb
+    from tests.bench.volume import _fill, _items_of
+
+    fast_dynamodb()
+    template = "01m8y7ns7r7a3760fw6a2fzs7k"
+    table.put_item(TableName="leadflow-LeadsTable", Item={"lead_id": {"S": template}, "stage": {"S": "MQL"},
+                                                          "owner": {"M": {"team": {"S": "dach"}}}})
+    table.put_item(TableName="leadflow-LeadsTable", Item={"lead_id": {"S": "email#" + "ab" * 32},
+                                                          "ref": {"S": "lead#" + template}})
+    assert len(table.query(TableName="leadflow-LeadsTable", IndexName="by_stage", KeyConditionExpression="stage = :s",
+                           ExpressionAttributeValues={":s": {"S": "MQL"}})["Items"]) == 1
+    backend = dynamodb_backends["123456789012"]["eu-central-1"]
+    assert _fill(backend, _items_of(backend, [template]), 3) == 6
+
+    leads = table.query(TableName="leadflow-LeadsTable", IndexName="by_stage", KeyConditionExpression="stage = :s",
+                        ExpressionAttributeValues={":s": {"S": "MQL"}})["Items"]
+    ids = {item["lead_id"]["S"] for item in leads}
+    assert len(ids) == 4 and template in ids and all(len(i) == 26 for i in ids)
+    assert all(item["owner"] == {"M": {"team": {"S": "dach"}}} for item in leads)
+    markers = [i for i in table.scan(TableName="leadflow-LeadsTable")["Items"] if i["lead_id"]["S"].startswith("email#")]
+    assert len({m["lead_id"]["S"] for m in markers}) == 4  # a marker of its own per copy
+    assert {m["ref"]["S"].removeprefix("lead#") for m in markers} == ids
