@@ -1,8 +1,8 @@
 """Qualify a captured lead (SQS intake consumer): plausibility, dedup and merge,
 existing-customer flag, enrichment, interest areas. Safe to run twice.
 
-Two steps, each started by its own message: `qualify_lead` judges the lead and commits the
-verdict together with the message for the second step (`after_verdict`: dedup keys, the
+Two steps, each started by its own message: `qualify_lead` judges the lead, files its dedup keys
+and commits the verdict together with the message for the second step (`after_verdict`: the
 disqualification of junk, consent ledger, DOI mail, journey, visitor history, rescore). Every
 part of the second step records that it is done, so a redelivery continues where a failed
 attempt stopped, and nothing is lost when a call fails after the verdict was committed."""
@@ -128,6 +128,11 @@ def qualify_lead(lead_id: str) -> str:
     fields.update(quality=quality, quality_reasons=reasons, duplicate_of=possible, intake_pending=None)
     if quality == Quality.NEEDS_REVIEW.value:
         fields.update(review_queue=REVIEW_QUEUE, review_sort=repo.at_iso(lead.created_at) + "#" + lead.lead_id)
+    # the dedup keys go in before the verdict (idempotent puts): a second form of the same person a
+    # moment later finds this lead even while its second step is still on its way
+    directory.add_refs(keys.all(), f"lead#{lead.lead_id}")
+    if possible:
+        directory.add_refs([DUPLICATE_LINK + possible], f"lead#{lead.lead_id}")
     follow_ups = (event("LeadQualified", leadId=lead.lead_id, quality=quality,
                         existingCustomer=bool(fields.get("existing_customer")))
                   + work("intake", leadId=lead.lead_id, step=AFTER_VERDICT))
@@ -141,15 +146,12 @@ AFTER_VERDICT = "after_verdict"
 
 def after_verdict(lead_id: str) -> str:
     """The second step of qualification, from the committed verdict. Each part is done once and
-    recorded (dedup keys are puts; a junk lead's disqualification is its stage; the ledger, the
+    recorded (a junk lead's disqualification is its stage; the ledger, the
     DOI mail and the journey are in the nurture state; attached visitor events are keyed by their
     ids; a rescore changes nothing when nothing changed), so it may run again at any point."""
     lead = repo.find_lead(lead_id)
     if lead is None or lead.intake_pending is not None or lead.merged_into:
         return "nothing to do"
-    directory.add_refs(contact_keys(lead).all(), f"lead#{lead.lead_id}")
-    if lead.duplicate_of:
-        directory.add_refs([DUPLICATE_LINK + lead.duplicate_of], f"lead#{lead.lead_id}")
     if lead.quality == Quality.IMPLAUSIBLE.value:
         if lead.stage == Stage.LEAD.value:
             codes = ", ".join(sorted({r["code"] for r in lead.quality_reasons or []})) or "implausible"
