@@ -88,3 +88,24 @@ def test_of_concurrent_transitions_exactly_one_wins(aws_server):
         t.join()
     assert sorted(outcomes) == ["lost"] * 5 + ["won"]
     assert len(repo.history_of(lead_id)) == 2
+
+
+def test_counters_follow_the_stream_and_reports_say_as_of_when(aws):
+    """A capture commits its counter deltas with the lead; the counters consumer adds them up a
+    moment later, and reports name the newest change they include."""
+    from functions.graphql_api import handler as gql
+    from leadflow.services.controlling import counted_as_of
+    from leadflow.store import leads as repo
+    from leadflow.store.counters import scan_counter_items
+    from tests.helpers import CURRENT_STACK, graphql
+
+    stack = CURRENT_STACK.pop("stack")  # no automatic settling: look before the consumer ran
+    lead_id = _new_lead()
+    assert counted_as_of() is None and scan_counter_items(lambda pk: pk.startswith("month#")) == {}
+    settle(stack)
+    captured = repo.history_of(lead_id)[0].at
+    assert counted_as_of() == captured.replace(microsecond=captured.microsecond // 1000 * 1000)  # ms, as stored
+    assert any(v.get("entered") == 1 for v in scan_counter_items(lambda pk: pk.startswith("month#")).values())
+    day = captured.date().isoformat()
+    funnel = graphql(gql, "query($d: Date!) { funnel(from: $d, to: $d) { asOf } }", {"d": day}, role="finance")
+    assert funnel["data"]["funnel"]["asOf"].startswith(captured.isoformat()[:19])
