@@ -90,7 +90,33 @@ def failed_message_ids(result: Any, message_ids: Iterable[str], *, report_batch_
     return failed
 
 
-class QueuePoller:
+class PollerThread:
+    """A daemon thread running `_run` until `signal_stop`; `busy` while inside a handler (stop
+    waits only for those). The local stack's queue and stream pollers are both one."""
+
+    thread_name = "poller"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.busy = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def signal_stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float = 5) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class QueuePoller(PollerThread):
     def __init__(self, subscription: QueueSubscription, *, runtime: Any, queue_url: str, queue_arn: str,
                  region: str, endpoint_url: str, visibility_timeout: int = 2):
         self.subscription = subscription
@@ -100,25 +126,13 @@ class QueuePoller:
         self.region = region
         self.endpoint_url = endpoint_url
         self.visibility_timeout = visibility_timeout
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
+        self.thread_name = f"sqs:{self.name}"
         self.batches = 0
-        self.busy = False  # inside a handler invocation (stop waits for these only)
 
     @property
     def name(self) -> str:
         return f"{self.subscription.queue}->{self.subscription.function}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"sqs:{self.name}", daemon=True)
-        self._thread.start()
-
-    def signal_stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float = 5) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         import boto3

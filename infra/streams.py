@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import traceback
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from infra.pollers import PollerThread
 from infra.template import StreamSubscription
 
 log = logging.getLogger("infra.streams")
@@ -189,27 +189,14 @@ def drain(readers_: list[StreamReader], max_batches: int = 10_000) -> int:
     raise RuntimeError("streams did not settle")
 
 
-class StreamPoller:
+class StreamPoller(PollerThread):
     """The local stack's thread for one reader: polls about every 200 ms, like Lambda's pollers."""
 
     def __init__(self, reader: StreamReader, *, can_run: Callable[[], bool] = lambda: True):
+        super().__init__()
         self.reader = reader
         self.can_run = can_run
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.busy = False
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"stream:{self.reader.subscription.function}",
-                                        daemon=True)
-        self._thread.start()
-
-    def signal_stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float = 5) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.thread_name = f"stream:{reader.subscription.function}"
 
     def _run(self) -> None:
         while not self._stop.is_set():
