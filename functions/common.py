@@ -9,6 +9,7 @@ counters; failures are alarmed on AWS's own metrics (template.yaml, docs/operati
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,14 +24,20 @@ logger = Logger()  # structured JSON; log ids, never emails or phone numbers
 tracer = Tracer()
 
 
-def scheduled_handler(job: Callable[[], dict], name: str) -> Callable[[dict, Any], dict]:
+def scheduled_handler(job: Callable[..., dict], name: str, *,
+                      reserve_seconds: float | None = None) -> Callable[[dict, Any], dict]:
     """A Lambda handler for an EventBridge schedule: run the job, log its summary (ids and
-    counts only), return it."""
+    counts only), return it. With `reserve_seconds` the job gets `deadline` (time.monotonic()):
+    when to stop starting new work, the invocation's remaining time less that reserve."""
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
     def handler(event: dict, context: Any) -> dict:
-        summary = job()
+        if reserve_seconds is None:
+            summary = job()
+        else:
+            remaining = context.get_remaining_time_in_millis() / 1000
+            summary = job(deadline=time.monotonic() + max(0.0, remaining - reserve_seconds))
         logger.info(name, extra={"summary": summary})
         return summary
 
