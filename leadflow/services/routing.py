@@ -51,10 +51,10 @@ def facts_of(lead: LeadModel) -> LeadFacts:
 
 def route_lead(lead_id: str) -> RoutingDecision | None:
     """Assign an MQL (routing queue consumer). A lead already assigned is left alone."""
-    def decide(lead, rules, loads, state, now):
+    def decide(lead, rules, loads, states, now):
         if lead.queue_manager:
             return None  # waiting in a manager's queue: the manager assigns it
-        return rules_mod.route(facts_of(lead), rules, loads, state, rules.today(now),
+        return rules_mod.route(facts_of(lead), rules, loads, states, rules.today(now),
                                exclude=lead.earlier_owners or ())
 
     return _decide_and_apply(lead_id, decide)
@@ -210,20 +210,28 @@ def sla_sweep(now: datetime | None = None, *, deadline: float | None = None) -> 
     Pages through the indexes until done or `deadline` (time.monotonic()); the next run
     continues with what is still due."""
     now = now or clock.now()
-    url = get_settings().routing_queue_url
-    requeued = overdue = queued = 0
-    # MQLs of the last day only: cost follows the day's MQLs, not the backlog of owned leads;
+    requeued = _requeue_unrouted(now, deadline)
+    overdue = queued = 0
+    if not _past(deadline):
+        for page in store.overdue_pages(repo.at_iso(now), PAGE, first_shard=now.minute):
+            overdue += len(page)
+            queued += queues.send_batch(get_settings().routing_queue_url,
+                                        ({"leadId": lead_id, "check": SLA_CHECK} for lead_id in page))
+            if _past(deadline):
+                break
+    return {"overdue": overdue, "queued": queued, "requeued": requeued}
+
+
+def _requeue_unrouted(now: datetime, deadline: float | None) -> int:
+    """MQLs whose routing message was lost, queued again."""
+    # Only MQLs of the last day: cost follows the day's MQLs, not the backlog of owned leads;
     # a lost message is caught by one of the ~288 sweeps of that day.
+    requeued = 0
     for page in store.unrouted_pages(repo.at_iso(now - UNROUTED_LOOKBACK), repo.at_iso(now - UNROUTED_GRACE), PAGE):
-        requeued += queues.send_batch(url, ({"leadId": lead_id} for lead_id in page))
-        if _past(deadline):
-            return {"overdue": overdue, "queued": queued, "requeued": requeued}
-    for page in store.overdue_pages(repo.at_iso(now), PAGE, first_shard=now.minute):
-        overdue += len(page)
-        queued += queues.send_batch(url, ({"leadId": lead_id, "check": SLA_CHECK} for lead_id in page))
+        requeued += queues.send_batch(get_settings().routing_queue_url, ({"leadId": lead_id} for lead_id in page))
         if _past(deadline):
             break
-    return {"overdue": overdue, "queued": queued, "requeued": requeued}
+    return requeued
 
 
 SLA_CHECK = "sla"  # a routing message that asks: is this lead's acceptance overdue?
