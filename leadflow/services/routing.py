@@ -212,13 +212,13 @@ def sla_sweep(now: datetime | None = None, *, deadline: float | None = None) -> 
     now = now or clock.now()
     requeued = _requeue_unrouted(now, deadline)
     overdue = queued = 0
-    if not _past(deadline):
-        for page in store.overdue_pages(repo.at_iso(now), PAGE, first_shard=now.minute):
-            overdue += len(page)
-            queued += queues.send_batch(get_settings().routing_queue_url,
-                                        ({"leadId": lead_id, "check": SLA_CHECK} for lead_id in page))
-            if _past(deadline):
-                break
+    # at least one page each run, however late: every run makes progress
+    for page in store.overdue_pages(repo.at_iso(now), PAGE, first_shard=now.minute):
+        overdue += len(page)
+        queued += queues.send_batch(get_settings().routing_queue_url,
+                                    ({"leadId": lead_id, "check": SLA_CHECK} for lead_id in page))
+        if _past(deadline):
+            break
     return {"overdue": overdue, "queued": queued, "requeued": requeued}
 
 
