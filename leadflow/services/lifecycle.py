@@ -17,9 +17,10 @@ from leadflow.store.models import HistoryModel, LeadModel, MarkerModel
 REP_PIPELINE = frozenset({Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
 
 
-def open_load(rep_id: str, delta: int) -> CounterUpdate:
-    """The counter of a rep's open leads (read by routing for capacity)."""
-    return CounterUpdate("load#open", rep_id, {"open": delta})
+def left_pipeline(rep_id: str) -> CounterUpdate:
+    """A lead left the rep's pipeline: counted from the stream, read by routing for capacity (open
+    leads = assigned, kept in the team's rotation state, minus these; docs/routing.md)."""
+    return CounterUpdate("load#open", rep_id, {"left": 1})
 
 
 def dimensions_of(lead: LeadModel) -> dict[str, str | None]:
@@ -68,7 +69,7 @@ def transition(lead: LeadModel, to_stage: Stage, *, actor: str, reason: str | No
     fields = {"stage": to_stage.value, "stage_entered_at": at, "stage_sort": stage_sort(at, lead.lead_id),
               "stages_reached": reached}
     if lead.owner_id and from_stage in REP_PIPELINE and to_stage not in REP_PIPELINE:
-        counters.append(open_load(lead.owner_id, -1))  # the rep has room for another lead
+        counters.append(left_pipeline(lead.owner_id))  # the rep has room for another lead
     if (extra_fields or {}).get("owner_id", lead.owner_id):
         fields["owner_sort"] = f"{to_stage.value}#{fields['stage_sort']}"
     fields.update(extra_fields or {})

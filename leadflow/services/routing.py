@@ -1,10 +1,13 @@
 """Route each MQL the moment it appears: account owner, territory and skill, then a
-fair weighted rotation; exactly one assignment under duplicate or concurrent deliveries.
-The SLA sweep reassigns leads not accepted in time and alerts the manager."""
+fair weighted rotation per team; exactly one assignment under duplicate or concurrent deliveries.
+The SLA sweep finds leads not accepted in time and queues them; the routing consumer reassigns
+each one (`reassign_if_overdue`) and alerts the manager."""
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -25,18 +28,17 @@ from leadflow.domain.errors import (
 )
 from leadflow.domain.lifecycle import Stage
 from leadflow.domain.routing import LeadFacts, RepLoad, RoutingDecision, RoutingRules
-from leadflow.services.lifecycle import open_load
+from leadflow.services.lifecycle import left_pipeline
 from leadflow.services.rulesets import active_rules
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store import routing as store
-from leadflow.store.models import HistoryModel, LeadModel, all_shards, shard
+from leadflow.store.models import HistoryModel, LeadModel
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "all"  # one rotation across the reps of every team (credits are per rep)
-SLA_SHARDS = 4
 MAX_ATTEMPTS = 6
+PAGE = 100  # lead ids per index page (ten SendMessageBatch calls)
 UNROUTED_GRACE = timedelta(minutes=5)
 UNROUTED_LOOKBACK = timedelta(days=1)
 
@@ -47,43 +49,50 @@ def facts_of(lead: LeadModel) -> LeadFacts:
                      is_key_account=bool(lead.key_account), assigned_rep_id=lead.owner_id)
 
 
-def _loads(rules: RoutingRules, today: date) -> dict[str, RepLoad]:
-    open_leads, assigned = store.rep_loads(today.isoformat())
-    return {r.id: RepLoad(r.id, open_leads.get(r.id, 0), assigned.get(r.id, 0)) for r in rules.reps}
-
-
-def _sla_bucket(lead_id: str) -> str:
-    return shard("sla", lead_id, SLA_SHARDS)
-
-
 def route_lead(lead_id: str) -> RoutingDecision | None:
     """Assign an MQL (routing queue consumer). A lead already assigned is left alone."""
-    def decide(lead, rules, loads, state, now):
+    def decide(lead, rules, loads, states, now):
         if lead.queue_manager:
             return None  # waiting in a manager's queue: the manager assigns it
-        return rules_mod.route(facts_of(lead), rules, loads, state, rules.today(now),
+        return rules_mod.route(facts_of(lead), rules, loads, states, rules.today(now),
                                exclude=lead.earlier_owners or ())
 
     return _decide_and_apply(lead_id, decide)
 
 
 def _decide_and_apply(lead_id: str, decide, *, escalation: bool = False) -> RoutingDecision | None:
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:  # a concurrent router of the team won: spread the retries out
+            time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
         lead = repo.find_lead(lead_id)
         if lead is None or lead.stage != Stage.MQL.value:
             return None
         rules: RoutingRules = active_rules("routing")
         now = clock.now()
-        state, version = store.rotation_state(STATE_KEY)
-        decision = decide(lead, rules, _loads(rules, rules.today(now)), state, now)
+        stored, loads = _rotation(rules, now)
+        states = {team_id: state for team_id, (state, _) in stored.items()}
+        decision = decide(lead, rules, loads, states, now)
         if decision is None or decision.rule == rules_mod.ALREADY_ASSIGNED:
             return decision
         try:
-            _apply(lead, decision, rules, now, version, escalation=escalation)
+            _apply(lead, decision, rules, now, stored.get(decision.team_id, (None, 0))[1], escalation=escalation)
         except ConcurrentUpdate:
             continue  # another router moved the rotation or took the lead: decide again
         return decision
     raise ConcurrentUpdate(f"could not route lead {lead_id}: too much contention, retry later")
+
+
+def _rotation(rules: RoutingRules, now: datetime):
+    """Every team's rotation state with its version, and the reps' loads they give."""
+    stored = store.rotation_states(t.id for t in rules.teams)
+    states = {team_id: state for team_id, (state, _) in stored.items()}
+    return stored, rules_mod.rep_loads(rules, states, store.pipeline_counts(), rules.today(now))
+
+
+def rep_loads() -> dict[str, RepLoad]:
+    """Each rep's open leads and today's assignments, as routing sees them now."""
+    rules: RoutingRules = active_rules("routing")
+    return _rotation(rules, clock.now())[1]
 
 
 def _apply(lead: LeadModel, decision: RoutingDecision, rules: RoutingRules, now: datetime, version: int, *,
@@ -94,20 +103,19 @@ def _apply(lead: LeadModel, decision: RoutingDecision, rules: RoutingRules, now:
         due = sla.due_at(now, decision.sla_calendar, rules.sla_for(decision.team_id))
         fields = {"owner_id": decision.rep_id, "owner_sort": f"{lead.stage}#{lead.stage_sort}",
                   "team_id": decision.team_id, "assigned_at": now, "queue_manager": None,
-                  "sla_bucket": _sla_bucket(lead.lead_id), "sla_due": repo.at_iso(due)}
-        counters += [open_load(decision.rep_id, +1),
-                     CounterUpdate(f"load#day#{rules.today(now).isoformat()}", decision.rep_id, {"assigned": 1})]
+                  "sla_bucket": store.sla_bucket(lead.lead_id), "sla_due": repo.at_iso(due)}
     else:
         fields = {"owner_id": None, "owner_sort": None, "team_id": decision.team_id, "assigned_at": None,
                   "queue_manager": decision.manager_id, "sla_bucket": None, "sla_due": None,
                   "created_sort": lead.created_sort or f"{repo.at_iso(lead.created_at)}#{lead.lead_id}"}
     if previous:
-        counters.append(open_load(previous, -1))
+        counters.append(left_pipeline(previous))  # the rep it leaves has room again
         fields["earlier_owners"] = sorted({*(lead.earlier_owners or []), previous})
     history = HistoryModel(lead.lead_id, lead.version + 1, kind="assignment", from_stage=lead.stage,
                            to_stage=lead.stage, at=now, actor=f"rule:routing v{decision.rules_version}",
                            reason=decision.reason, details=decision.to_dict())
-    rotation = (STATE_KEY, decision.new_rotation_state, version) if decision.state_changed else None
+    # the one item MQLs share: their team's rotation state (credits and assignment counts)
+    rotation = (decision.team_id, decision.new_rotation_state, version) if decision.state_changed else None
     log_entry = (store.log_item(now, lead.lead_id, decision.rep_id, decision.rule,
                                 list(decision.candidates_considered)) if decision.rep_id else None)
     store.assign(lead, set_fields=fields, history=history,
@@ -170,12 +178,13 @@ def reassign_by_manager(principal: Principal, lead_id: str, rep_id: str, *, reas
                             field="repId")
     _check_reassignable(lead, rep_id)
 
-    def decide(lead, rules, loads, state, now):
+    def decide(lead, rules, loads, states, now):
         if not may_act_on(principal, lead):  # read again on every attempt: routing may have moved it
             raise no_such_lead(lead_id)
         _check_reassignable(lead, rep_id)  # another change may have won
         return RoutingDecision(lead.lead_id, rules_mod.QUEUE_REP, rep.id, rep.manager_id, rep.team, "manual",
-                               f"reassigned by {actor}: {reason.strip()}", dict(state or {}),
+                               f"reassigned by {actor}: {reason.strip()}",
+                               rules_mod.count_assignment(states.get(rep.team), rep.id, rules.today(now)),
                                sla_calendar=rep.office, rules_version=str(rules.version))
 
     decision = _decide_and_apply(lead_id, decide)
@@ -195,42 +204,62 @@ def _check_reassignable(lead: LeadModel | None, rep_id: str, lead_id: str = "") 
                        field="repId")
 
 
-def sla_sweep(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """Reassign assigned leads whose acceptance deadline passed; re-enqueue MQLs never routed."""
+def sla_sweep(now: datetime | None = None, *, deadline: float | None = None) -> dict[str, int]:
+    """Find what is due and queue it, ids only: MQLs never routed, and assigned leads whose
+    acceptance deadline passed (the routing consumer reassigns each, `reassign_if_overdue`).
+    Pages through the indexes until done or `deadline` (time.monotonic()); the next run
+    continues with what is still due."""
     now = now or clock.now()
-    overdue = reassigned = 0
-    for bucket in all_shards("sla", SLA_SHARDS):
-        for key in LeadModel.by_sla_due.query(bucket, LeadModel.sla_due < repo.at_iso(now), limit=limit):
-            overdue += 1
-            if _reassign_overdue(key.lead_id, now):
-                reassigned += 1
-    requeued = _requeue_unrouted(now)
-    return {"overdue": overdue, "reassigned": reassigned, "requeued": requeued}
+    requeued = _requeue_unrouted(now, deadline)
+    overdue = queued = 0
+    # at least one page each run, however late: every run makes progress
+    for page in store.overdue_pages(repo.at_iso(now), PAGE, first_shard=now.minute):
+        overdue += len(page)
+        queued += queues.send_batch(get_settings().routing_queue_url,
+                                    ({"leadId": lead_id, "check": SLA_CHECK} for lead_id in page))
+        if _past(deadline):
+            break
+    return {"overdue": overdue, "queued": queued, "requeued": requeued}
 
 
-def _reassign_overdue(lead_id: str, now: datetime) -> bool:
-    def decide(lead, rules, loads, state, _now):
+def _requeue_unrouted(now: datetime, deadline: float | None) -> int:
+    """MQLs whose routing message was lost, queued again."""
+    # Only MQLs of the last day: cost follows the day's MQLs, not the backlog of owned leads;
+    # a lost message is caught by one of the ~288 sweeps of that day.
+    requeued = 0
+    for page in store.unrouted_pages(repo.at_iso(now - UNROUTED_LOOKBACK), repo.at_iso(now - UNROUTED_GRACE), PAGE):
+        requeued += queues.send_batch(get_settings().routing_queue_url, ({"leadId": lead_id} for lead_id in page))
+        if _past(deadline):
+            break
+    return requeued
+
+
+SLA_CHECK = "sla"  # a routing message that asks: is this lead's acceptance overdue?
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def handle(message: dict) -> RoutingDecision | None:
+    """One routing message: route an MQL, or reassign it if its acceptance is overdue. Both
+    are idempotent: a lead routed already, or no longer overdue, is left as it is."""
+    lead_id = message["leadId"]
+    if message.get("check") == SLA_CHECK:
+        return reassign_if_overdue(lead_id)
+    return route_lead(lead_id)
+
+
+def reassign_if_overdue(lead_id: str) -> RoutingDecision | None:
+    """Reassign a lead whose rep did not accept it in time (None: in time, accepted, gone)."""
+    def decide(lead, rules, loads, states, now):
         if not lead.owner_id or not lead.sla_due:
             return None
-        return rules_mod.reassign_overdue(facts_of(lead), rules, loads, state, assigned_at=lead.assigned_at,
+        return rules_mod.reassign_overdue(facts_of(lead), rules, loads, states, assigned_at=lead.assigned_at,
                                           due=datetime.fromisoformat(lead.sla_due), now=now,
                                           earlier_rep_ids=lead.earlier_owners or ())
 
-    return _decide_and_apply(lead_id, decide, escalation=True) is not None
-
-
-def _requeue_unrouted(now: datetime) -> int:
-    """An MQL whose routing message was lost (enqueue failed after the transition)."""
-    # Only MQLs of the last day: cost follows the day's MQLs, not the backlog of owned leads;
-    # a lost message is caught by one of the ~288 sweeps of that day.
-    newest, oldest = repo.at_iso(now - UNROUTED_GRACE), repo.at_iso(now - UNROUTED_LOOKBACK)
-    count = 0
-    for lead in LeadModel.by_stage.query(Stage.MQL.value, LeadModel.stage_sort.between(oldest, newest),
-                                         filter_condition=LeadModel.owner_id.does_not_exist()
-                                         & LeadModel.queue_manager.does_not_exist(), limit=200):
-        queues.send(get_settings().routing_queue_url, {"leadId": lead.lead_id, "version": int(lead.version)})
-        count += 1
-    return count
+    return _decide_and_apply(lead_id, decide, escalation=True)
 
 
 def fairness(principal: Principal, first: date, last: date) -> list[rules_mod.FairnessRow]:

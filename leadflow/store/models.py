@@ -319,7 +319,8 @@ class TimelineModel(Model):
 
 
 class RoutingStateModel(Model):
-    """pk "rotation" / sk team id: the rotation credits, versioned for conditional writes;
+    """pk "rotation#<team id>" / sk "state": the team's rotation credits and its reps' assignment
+    counts, versioned for conditional writes;
     pk "assigned#<YYYY-MM>" / sk "<at>#<lead id>": the assignment log the fairness report reads."""
 
     class Meta(_Meta):

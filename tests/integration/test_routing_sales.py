@@ -146,16 +146,38 @@ def test_reassign_refusals_each_name_their_rule(team):
     other = next(r for r in ("rep-a", "rep-b", "rep-c") if r != owner)
     moved = reassign(other, reason="  speaks French ")
     assert moved["ownerId"] == other and moved["history"][-1]["reason"] == "reassigned by boss: speaks French"
-    from leadflow.store.counters import counters_for
+    from leadflow.services.routing import rep_loads
 
-    settle()  # loads are added up from the outbox stream
-    loads = counters_for("load#open")
-    assert loads[other]["open"] == 1 and loads[owner]["open"] == 0
+    assert rep_loads()[other].open_leads == 1  # at once: counted in the team's rotation state
+    assert rep_loads()[owner].open_leads == 1  # what left a pipeline is added up from the stream:
+    settle()  # seconds later, until then routing sees the rep as fuller than they are
+    assert rep_loads()[owner].open_leads == 0
+    assert rep_loads()[other].assigned_today == 1 and rep_loads()[owner].assigned_today == 1
     graphql(gql, "mutation($id: ID!) { acceptLead(id: $id) { stage } }", {"id": lead_id}, role="sales_rep",
             user=other)
     late = reassign(owner)
     assert late["message"] == f"only an MQL waiting for acceptance can be reassigned; lead {lead_id} is in stage SAL"
     assert late["extensions"]["code"] == "invalid_state"
+
+
+def routing_messages() -> list[dict]:
+    """Take every message off the routing queue (as the RouteFunction's poller would)."""
+    import boto3
+
+    sqs, out = boto3.client("sqs"), []
+    while True:
+        batch = sqs.receive_message(QueueUrl=team_queue_url(), MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return out
+        for message in batch:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=team_queue_url(), ReceiptHandle=message["ReceiptHandle"])
+
+
+def deliver(messages: list[dict]) -> dict:
+    from functions.route import handler
+
+    return handler(sqs_event([json.dumps(m) for m in messages]), LambdaContext())
 
 
 def test_sla_sweep_reassigns_an_unaccepted_lead_with_the_reason(team, monkeypatch):
@@ -166,16 +188,70 @@ def test_sla_sweep_reassigns_an_unaccepted_lead_with_the_reason(team, monkeypatc
     lead_id = new_mql()
     route(lead_id)
     first_owner = lead(lead_id).owner_id
-    assert sla_sweep()["reassigned"] == 0
+    assert sla_sweep() == {"overdue": 0, "queued": 0, "requeued": 0}
     later = datetime.now(UTC) + timedelta(hours=5)
     monkeypatch.setattr(clock, "now", lambda: later)
-    assert sla_sweep(later)["reassigned"] == 1
+    assert sla_sweep(later) == {"overdue": 1, "queued": 1, "requeued": 0}
+    assert lead(lead_id).owner_id == first_owner  # the sweep only finds and queues
+    messages = routing_messages()
+    assert messages == [{"leadId": lead_id, "check": "sla"}]  # ids only
+    assert deliver(messages) == {"batchItemFailures": []}
     moved = lead(lead_id)
     assert moved.owner_id not in (None, first_owner)
     assert first_owner in moved.earlier_owners
     reasons = [h.reason for h in history_of(lead_id) if h.kind == "assignment"]
     assert reasons[-1].startswith("SLA missed")
-    assert sla_sweep(later)["reassigned"] == 0  # the new rep has a new deadline
+    deliver(messages)  # redelivered: the lead is no longer overdue, nothing changes
+    assert lead(lead_id).owner_id == moved.owner_id and lead(lead_id).version == moved.version
+    assert sla_sweep(later)["overdue"] == 0  # the new rep has a new deadline
+
+
+def test_the_sla_sweep_queues_many_overdue_leads_in_batches_and_stops_at_its_deadline(team, monkeypatch):
+    """The sweep pages through every shard and sends ids in batches of ten; the RouteFunction
+    reassigns each lead once, however often its message comes."""
+    import time
+
+    import boto3
+
+    from leadflow.adapters import clock
+    from leadflow.services import routing
+    from leadflow.store.leads import history_of
+
+    ids = [new_mql(i) for i in range(23)]
+    route(*ids[:10])
+    route(*ids[10:])
+    owners = {i: lead(i).owner_id for i in ids}
+    later = datetime.now(UTC) + timedelta(hours=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    monkeypatch.setattr(routing, "PAGE", 4)
+    calls: list[tuple[str, int]] = []
+
+    def record(model, params, **_):
+        calls.append((model.name, len(params.get("Entries", [None]))))
+
+    events = boto3._get_default_session().events
+    events.register("before-parameter-build.sqs.*", record, unique_id="count-sends")
+    try:
+        stopped = routing.sla_sweep(later, deadline=time.monotonic())  # out of time after the first page
+        assert 0 < stopped["queued"] == stopped["overdue"] <= 4
+        swept = routing.sla_sweep(later, deadline=time.monotonic() + 60)
+    finally:
+        events.unregister("before-parameter-build.sqs.*", unique_id="count-sends")
+    assert swept == {"overdue": 23, "queued": 23, "requeued": 0}
+    sends = [size for name, size in calls if name.startswith("SendMessage")]
+    assert {name for name, _ in calls} == {"SendMessageBatch"}  # never one message per call
+    assert all(size <= 10 for size in sends) and sum(sends) == 23 + stopped["queued"]
+
+    messages = routing_messages()
+    assert len(messages) == 23 + stopped["queued"] and {m["leadId"] for m in messages} == set(ids)
+    for chunk in range(0, len(messages), 10):
+        assert deliver(messages[chunk:chunk + 10]) == {"batchItemFailures": []}
+    deliver(messages[:10])  # a redelivery
+    for lead_id in ids:
+        assignments = [h for h in history_of(lead_id) if h.kind == "assignment"]
+        assert len(assignments) == 2, lead_id  # routed, then reassigned once
+        assert lead(lead_id).owner_id != owners[lead_id]
+    assert routing.sla_sweep(later)["overdue"] == 0
 
 
 def test_a_rep_works_the_lead_to_customer_and_cannot_touch_others(team):
@@ -222,10 +298,10 @@ def test_rejected_lead_goes_back_to_nurturing_with_its_reason(team):
     node = result["data"]["rejectLead"]
     assert node["stage"] == "RECYCLED" and node["ownerId"] is None
     assert node["history"][-1]["reason"] == "no budget this year"
-    from leadflow.store.counters import counters_for
+    from leadflow.services.routing import rep_loads
 
     settle()
-    assert counters_for("load#open")[rep]["open"] == 0
+    assert rep_loads()[rep].open_leads == 0
 
 
 def test_fairness_report_shows_shares_against_weights(team):
@@ -539,3 +615,148 @@ def test_a_lead_in_another_managers_queue_is_not_theirs(two_teams):
     read = "query($id: ID!) { lead(id: $id) { id } }"
     assert graphql(gql, read, {"id": south}, role="sales_manager", user="boss") == {"data": {"lead": None}}
     assert graphql(gql, read, {"id": south}, role="sales_manager", user="south-boss")["data"]["lead"]["id"] == south
+
+
+# ------------------------------------------------ per-team rotation, capacity in a burst
+class TransactionLog:
+    """The item keys of every TransactWriteItems the store sends (PynamoDB's shared client), grouped
+    by the lead whose item the transaction updates."""
+
+    def __init__(self):
+        from leadflow.store.models import ALL_MODELS, LeadModel, connection
+
+        self.key_names = {m.Meta.table_name: [a.attr_name for a in (m._hash_key_attribute(), m._range_key_attribute())
+                                              if a is not None] for m in ALL_MODELS}
+        self.leads_table = LeadModel.Meta.table_name
+        self.transactions: list[tuple[str, set]] = []
+        self.events = connection().client.meta.events
+
+    def _record(self, params, **_):
+        keys, lead_id = set(), None
+        for action in params["TransactItems"]:
+            (body,) = action.values()
+            key = body.get("Key") or {name: body["Item"][name] for name in self.key_names[body["TableName"]]}
+            keys.add((body["TableName"], json.dumps(key, sort_keys=True)))
+            if body["TableName"] == self.leads_table and "Key" in body:
+                lead_id = body["Key"]["lead_id"]["S"]
+        self.transactions.append((lead_id, keys))
+
+    def __enter__(self):
+        self.events.register("before-parameter-build.dynamodb.TransactWriteItems", self._record, unique_id="tx-log")
+        return self
+
+    def __exit__(self, *_):
+        self.events.unregister("before-parameter-build.dynamodb.TransactWriteItems", unique_id="tx-log")
+
+    def shared(self) -> dict[tuple[str, str], set[str]]:
+        """Each item written by the transactions of more than one lead, with those leads."""
+        writers: dict[tuple[str, str], set[str]] = {}
+        for lead_id, keys in self.transactions:
+            for key in keys:
+                writers.setdefault(key, set()).add(lead_id)
+        return {key: leads for key, leads in writers.items() if len(leads) > 1}
+
+
+@pytest.fixture
+def fresh_emulator():
+    """Forget what an earlier moto server of this process created (list it before aws_server)."""
+    from moto import mock_aws
+
+    with mock_aws():
+        pass
+
+
+def rotation_item(team_id: str) -> tuple[str, str]:
+    from leadflow.store.models import RoutingStateModel
+
+    return RoutingStateModel.Meta.table_name, json.dumps({"pk": {"S": f"rotation#{team_id}"}, "sk": {"S": "state"}},
+                                                         sort_keys=True)
+
+
+def in_parallel(work, groups: list[list[str]]) -> None:
+    """Each group by its own worker, all at once; what gives up under contention comes again
+    (as SQS redelivers it)."""
+    from leadflow.domain.errors import ConcurrentUpdate
+
+    barrier = threading.Barrier(len(groups))
+    errors: list[BaseException] = []
+
+    def deliver(item):
+        for _ in range(5):
+            try:
+                return work(item)
+            except ConcurrentUpdate:
+                continue
+        return work(item)
+
+    def run(items):
+        try:
+            barrier.wait()
+            for item in items:
+                deliver(item)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(g,)) for g in groups]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def mql_only(postal_code: str, n: int) -> str:
+    """An MQL in that postal code, not routed yet."""
+    from leadflow.domain.lifecycle import Stage
+    from leadflow.domain.submission import parse_submission
+    from leadflow.services.capture import capture_lead
+    from leadflow.services.lifecycle import transition
+    from leadflow.store.leads import get_lead
+
+    lead_id = capture_lead(parse_submission({"firstName": "Eva", "lastName": f"Lang{n}", "country": "DE",
+                                             "postalCode": postal_code, "email": f"eva.lang{n}@lang-werke.de"})
+                           ).lead_id
+    transition(get_lead(lead_id), Stage.MQL, actor="rule:test", reason="score")
+    return lead_id
+
+
+def test_two_teams_route_concurrently_and_share_no_item_but_their_own_rotation(fresh_emulator, aws_server):
+    """Each MQL's transaction writes its lead, history, log entry and outbox item, and one item it
+    shares with other MQLs: its own team's rotation state. North and south never meet."""
+    from leadflow.services import config
+    from leadflow.services.routing import route_lead
+
+    config.publish("routing", TWO_TEAMS, author="admin-1")
+    north = [mql_only("20457", i) for i in range(8)]
+    south = [mql_only("80802", 100 + i) for i in range(8)]
+    with TransactionLog() as log:
+        in_parallel(route_lead, [north[::2], south[::2], north[1::2], south[1::2]])
+    assert Counter(lead(i).owner_id for i in north) == {"rep-a": 4, "rep-b": 4}  # exact rotation per team
+    assert Counter(lead(i).owner_id for i in south) == {"rep-s": 4, "rep-t": 4}
+    shared = log.shared()
+    assert shared == {rotation_item("north"): set(north), rotation_item("south"): set(south)}
+    committed = {}  # the last attempt of each lead: the one that committed
+    for lead_id, keys in log.transactions:
+        committed[lead_id] = keys
+    assert set(committed) == set(north) | set(south)
+    assert all(len(keys) == 5 for keys in committed.values())  # lead, history, log, outbox, team rotation
+
+
+def test_a_reps_capacity_holds_in_a_burst_of_assignments(fresh_emulator, aws_server):
+    """Twelve MQLs routed at once by four workers, nothing added up from the stream meanwhile: each
+    rep gets exactly max_open, the rest goes to the manager's queue."""
+    from leadflow.services import config
+    from leadflow.services.routing import route_lead
+
+    small = {**TEAM, "teams": [{**TEAM["teams"][0], "reps": [
+        {**r, "max_open": 2} for r in TEAM["teams"][0]["reps"]]}]}
+    config.publish("routing", small, author="admin-1")
+    ids = [new_mql(i) for i in range(12)]
+    in_parallel(route_lead, [ids[k::4] for k in range(4)])
+    owners = Counter(lead(i).owner_id for i in ids)
+    assert owners == {"rep-a": 2, "rep-b": 2, "rep-c": 2, None: 6}  # rep-d is away
+    assert all(lead(i).queue_manager == "boss" for i in ids if lead(i).owner_id is None)
+    from leadflow.services.routing import rep_loads
+
+    loads = rep_loads()
+    assert {r: loads[r].open_leads for r in ("rep-a", "rep-b", "rep-c")} == {"rep-a": 2, "rep-b": 2, "rep-c": 2}

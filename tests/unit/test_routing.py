@@ -33,6 +33,7 @@ from leadflow.domain.routing import (
     RoutingRules,
     fairness_report,
     reassign_overdue,
+    rep_loads,
     route,
     sync_rotation_state,
 )
@@ -60,21 +61,27 @@ def away_on(day: date) -> list[dict]:
 
 
 class Router:
-    """Routes leads the way the service will: loads and rotation state carried between calls."""
+    """Routes leads the way the service does: each team's rotation state carried between calls,
+    the reps' loads read from those states and from what left their pipelines."""
 
     def __init__(self, rules: RoutingRules):
         self.rules = rules
-        self.state: dict = {}
-        self.loads: dict[str, RepLoad] = {}
+        self.states: dict[str, dict] = {}
+        self.left: dict[str, dict[str, int]] = {}  # the `load#open` counters: {rep: {"left": n}}
+        self.today = TODAY
         self.decisions = []
 
-    def __call__(self, lead: LeadFacts, today: date = TODAY, **kw):
-        decision = route(lead, self.rules, self.loads, self.state, today, **kw)
-        self.state = decision.new_rotation_state
-        if decision.rule in (ROTATION, ACCOUNT_OWNER):
-            old = self.loads.get(decision.rep_id) or RepLoad(decision.rep_id)
-            self.loads[decision.rep_id] = replace(old, open_leads=old.open_leads + 1,
-                                                  assigned_today=old.assigned_today + 1)
+    @property
+    def state(self) -> dict:
+        """The state of the first team (the only one in most tests)."""
+        return self.states.get(self.rules.teams[0].id, {})
+
+    def __call__(self, lead: LeadFacts, today: date | None = None, **kw):
+        today = today or self.today
+        loads = rep_loads(self.rules, self.states, self.left, today)
+        decision = route(lead, self.rules, loads, self.states, today, **kw)
+        if decision.state_changed:
+            self.states[decision.team_id] = decision.new_rotation_state
         self.decisions.append(decision)
         return decision
 
@@ -82,7 +89,7 @@ class Router:
         return Counter(self(LeadFacts(f"{prefix}{i}", "DE", "80331"), **kw).rep_id for i in range(count))
 
     def new_day(self) -> None:
-        self.loads = {k: replace(v, assigned_today=0) for k, v in self.loads.items()}
+        self.today += timedelta(days=1)
 
 
 def assert_shares(counts: Counter, weights: dict[str, float], tolerance: float = 0.10) -> None:
@@ -152,7 +159,7 @@ def test_with_a_different_pool_for_every_lead_nobody_drifts_from_their_fair_coun
     for i in range(3000):
         pool = [r for r in weights if chance.random() < 0.6] or ["anna"]
         away = {r: RepLoad(r, assigned_today=1000) for r in weights if r not in pool}  # full: skipped
-        decision = route(LeadFacts(f"L{i}", "DE"), rules, away, state, TODAY)
+        decision = route(LeadFacts(f"L{i}", "DE"), rules, away, {"inside": state}, TODAY)
         state = decision.new_rotation_state
         assert set(decision.candidates_considered) == set(pool)
         for r in pool:
@@ -257,7 +264,7 @@ def test_optionally_a_backlog_lowers_the_share_before_the_limit():
     def run(rules):
         state, counts = {}, Counter()
         for i in range(20):
-            d = route(LeadFacts(f"L{i}", "DE"), rules, loads, state, TODAY)
+            d = route(LeadFacts(f"L{i}", "DE"), rules, loads, {"inside": state}, TODAY)
             state, counts[d.rep_id] = d.new_rotation_state, counts[d.rep_id] + 1
         return counts
     assert run(plain) == {"anna": 10, "ben": 10}
@@ -273,7 +280,9 @@ def test_an_existing_customer_goes_to_the_account_owner_not_the_rotation():
     decision = router(LeadFacts("L1", "DE", "80331", account_owner_id="ben"))
     assert (decision.rep_id, decision.rule) == ("ben", ACCOUNT_OWNER)
     assert decision.reason == "account owner of existing customer"
-    assert decision.new_rotation_state == state  # the rotation's turn is not used up
+    # the rotation's turn is not used up; the lead counts against Ben's capacity
+    assert decision.new_rotation_state.get("current") == state.get("current")
+    assert decision.new_rotation_state["assigned"] == {"ben": 1}
 
 
 def test_the_account_owner_keeps_the_account_even_when_full():
@@ -411,7 +420,7 @@ def test_a_state_stored_as_json_or_decimal_gives_the_same_next_picks():
     for state in (router.state, as_json, as_decimal):
         seq = []
         for i in range(10):
-            d = route(LeadFacts(f"X{i}", "DE"), rules, {}, state, TODAY)
+            d = route(LeadFacts(f"X{i}", "DE"), rules, {}, {"inside": state}, TODAY)
             seq.append(d.rep_id)
             state = d.new_rotation_state
         picks.append(seq)
@@ -447,7 +456,8 @@ def test_duplicate_and_concurrent_deliveries_assign_each_lead_exactly_once():
         pending = [(lead_id, store.read(lead_id)) for lead_id in (first_id, second_id)]
         for lead_id, (version, state, owner) in pending:
             while True:
-                decision = route(LeadFacts(lead_id, "DE", assigned_rep_id=owner), rules, {}, state, TODAY)
+                decision = route(LeadFacts(lead_id, "DE", assigned_rep_id=owner), rules, {}, {"inside": state},
+                                 TODAY)
                 if store.commit(version, lead_id, decision):
                     results.append(decision)
                     break
@@ -585,3 +595,50 @@ def test_yaml_numbers_in_postal_ranges_are_read_as_text():
     document = base_document()
     document["teams"][0]["reps"][0]["postal_ranges"] = [{"country": "DE", "from": 80000, "to": 89999}]
     assert RoutingRules.from_dict(document).reps[0].postal_ranges[0].label() == "DE 80000-89999"
+
+
+# ============================================================ one rotation state per team
+
+
+def two_teams(north_reps: list[dict], south_reps: list[dict]) -> RoutingRules:
+    return RoutingRules.from_dict({"version": 1, "sla": SLA, "teams": [
+        {"id": "north", "name": "North", "managers": [{"id": "nora", "name": "Nora"}], "reps": north_reps},
+        {"id": "south", "name": "South", "managers": [{"id": "sam", "name": "Sam"}], "reps": south_reps}]})
+
+
+def test_each_team_rotates_in_its_own_state_and_a_shared_territory_is_split_by_weight():
+    rules = two_teams([rep("anna"), rep("ben")], [rep("sven", 2)])  # everyone takes leads from anywhere
+    router = Router(rules)
+    for i in range(600):
+        before = {t: dict(s) for t, s in router.states.items()}
+        decision = router(LeadFacts(f"L{i}", "DE"))
+        # only the team that got the lead has a new state
+        assert {t for t in router.states if router.states[t] != before.get(t)} == {decision.team_id}
+        assert decision.team_id == rules.rep(decision.rep_id).team
+        assert set(decision.candidates_considered) == {"anna", "ben", "sven"}  # what the report weighs
+    counts = Counter(d.rep_id for d in router.decisions)
+    assert_shares(counts, {"anna": 1, "ben": 1, "sven": 2})  # the teams' draw: by weight, by the lead id
+    assert abs(counts["anna"] - counts["ben"]) <= 1  # inside a team: the exact rotation
+    assert set(router.states["north"]["current"]) == {"anna", "ben"}
+    assert set(router.states["south"]["current"]) == {"sven"}
+    again = route(LeadFacts("L7", "DE"), rules, {}, {}, TODAY)
+    assert again.team_id == router.decisions[7].team_id  # a retry draws the same team
+    assert "drawn by weight among the teams North, South" in again.reason
+
+
+def test_a_reps_load_is_what_their_teams_states_assigned_minus_what_left_their_pipeline():
+    rules = two_teams([rep("anna", max_open=3)], [rep("sven")])
+    router = Router(rules)
+    assert [router(LeadFacts(f"L{i}", "DE", account_owner_id="anna")).rep_id for i in range(3)] == ["anna"] * 3
+    assert router.states["north"]["assigned"] == {"anna": 3} and "south" not in router.states
+    # full at once, nothing needs to be added up first: the next lead goes to the other team
+    decision = router(LeadFacts("L3", "DE"))
+    assert decision.rep_id == "sven" and "Anna (full: 3/3 open leads)" in decision.reason
+    router.left["anna"] = {"left": 1}  # a lead closed (counted from the stream, seconds later)
+    assert rep_loads(rules, router.states, router.left, TODAY)["anna"].open_leads == 2
+    # the counts before the upgrade (`open`), and a rep who moved team keeps what they were given
+    moved = {"north": {"assigned": {"anna": 3}, "day": TODAY.isoformat(), "today": {"anna": 3}},
+             "south": {"assigned": {"anna": 1}, "day": (TODAY - timedelta(days=1)).isoformat(), "today": {"anna": 1}}}
+    load = rep_loads(rules, moved, {"anna": {"open": 5, "left": 2}}, TODAY)["anna"]
+    assert (load.open_leads, load.assigned_today) == (5 + 3 + 1 - 2, 3)
+    assert rep_loads(rules, moved, {}, TODAY + timedelta(days=1))["anna"].assigned_today == 0  # a new day
