@@ -79,13 +79,19 @@ def get_items(keys: Iterable[Key]) -> dict[Key, dict[str, int]]:
 
 
 # --- adding up the outbox stream ------------------------------------------------------------------
-# A batch of stream records is added in chunks; each chunk is one transaction: one ADD per counter
-# item it touches plus a checkpoint item keyed by its first record ("ckpt#<eventID>", holding the
-# sequence number of its last record). A redelivered batch starts at the same record (Lambda
-# retries a batch from where it failed), finds the checkpoint and skips what was counted: exactly
-# once per stream record, however often a batch comes back.
+# A batch of stream records is added up in memory, and each counter key is written ONCE per batch:
+# 1. a checkpoint item, keyed by the batch's first record ("ckpt#<eventID>"), takes the totals and
+#    the sequence number of the last record they include (a conditional put: only the first
+#    delivery writes it);
+# 2. the totals are applied in groups of up to 98 keys, each group one transaction with an update
+#    of the checkpoint that marks the group done (conditional on it not being done).
+# A batch Lambda delivers again starts at the same record: it finds the checkpoint, applies the
+# groups not yet done from the totals stored there, and skips the records they include. Exactly
+# once per stream record, however often a batch comes back, and no counter item is written more
+# than once per batch: the hottest items (this period's "all" counters) take one write per batch.
 
-TRANSACTION_ITEMS = 100
+GROUP_KEYS = 98  # + the checkpoint update: 99 of the 100 items a transaction may hold
+MAX_BATCH_KEYS = 2000  # totals of ~100 KB per checkpoint item (400 KB is DynamoDB's limit)
 CHECKPOINT_TTL_S = 3 * 24 * 3600  # a stream record lives 24 h: no retry comes later than that
 
 
@@ -98,7 +104,7 @@ class StreamCounts:
 
 
 class CountingStopped(Exception):
-    """A chunk could not be written: the retry must start at `record` (nothing from it on counted)."""
+    """Counting could not finish: the retry must start at `record` (the first not fully counted)."""
 
     def __init__(self, record: StreamCounts):
         super().__init__(f"counting stopped at stream record {record.sequence}")
@@ -107,38 +113,123 @@ class CountingStopped(Exception):
 
 def add_from_stream(records: list[StreamCounts], *, now_epoch: int) -> tuple[int, int]:
     """Add the records' counter deltas exactly once. Returns (records added now, records found
-    counted already). Raises CountingStopped naming the first record not counted."""
+    counted already). Raises CountingStopped naming the first record not fully counted."""
     from leadflow.domain.followups import summed
 
     added = skipped = 0
     i = 0
     while i < len(records):
-        done = _checkpoint(records[i].event_id)
-        if done is not None:
-            j = i
-            while j < len(records) and records[j].sequence <= done:
-                j += 1
-            j = max(j, i + 1)
-            skipped += j - i
-            i = j
-            continue
-        chunk = _chunk(records, i)
-        totals = summed(r.counters for r in chunk)
+        first = records[i]
         try:
-            _write_chunk(chunk[0].event_id, chunk[-1].sequence, totals, now_epoch)
-        except Exception as exc:  # throttled, cancelled, timed out: this chunk and the rest come again
-            raise CountingStopped(chunk[0]) from exc
-        added += len(chunk)
-        i += len(chunk)
-        _mark_counted(max(r.at for r in chunk))
+            checkpoint = _checkpoint(first.event_id)
+            if checkpoint is None:
+                part = _part(records, i)
+                totals = summed(r.counters for r in part)
+                checkpoint = _put_checkpoint(first.event_id, part[-1].sequence, totals, now_epoch)
+                fresh = True
+            else:
+                fresh = False
+            _apply_groups(first.event_id, checkpoint)
+        except Exception as exc:  # throttled, cancelled, timed out: from this record on, again
+            raise CountingStopped(first) from exc
+        j = i
+        while j < len(records) and records[j].sequence <= checkpoint["last"]:
+            j += 1
+        j = max(j, i + 1)
+        if fresh:
+            added += j - i
+        else:
+            skipped += j - i
+        _mark_counted(max(r.at for r in records[i:j]))
+        i = j
     return added, skipped
+
+
+def _part(records: list[StreamCounts], start: int) -> list[StreamCounts]:
+    """Records from `start` whose totals fit one checkpoint item."""
+    keys: set[tuple[str, str]] = set()
+    end = start
+    while end < len(records):
+        keys |= {(pk, sk) for pk, sk, _ in records[end].counters}
+        if len(keys) > MAX_BATCH_KEYS and end > start:
+            break
+        end += 1
+    return records[start:end]
+
+
+def _checkpoint_key(event_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ckpt#{event_id}"}, "sk": {"S": "-"}}
+
+
+def _groups(totals: dict[Key, dict[str, int]]) -> list[list[tuple[Key, dict[str, int]]]]:
+    entries = sorted(totals.items())
+    return [entries[n:n + GROUP_KEYS] for n in range(0, len(entries), GROUP_KEYS)] or [[]]
+
+
+def _checkpoint(event_id: str) -> dict[str, Any] | None:
+    import json
+
+    item = client("dynamodb").get_item(TableName=_table(), Key=_checkpoint_key(event_id),
+                                       ConsistentRead=True).get("Item")
+    if not item:
+        return None
+    totals = {(pk, sk): v for pk, sk, v in json.loads(item["totals"]["S"])}
+    return {"last": int(item["last_sequence"]["S"]), "totals": totals,
+            "done": set(item.get("groups_done", {}).get("SS", []))}
+
+
+def _put_checkpoint(event_id: str, last_sequence: int, totals: dict[Key, dict[str, int]],
+                    now_epoch: int) -> dict[str, Any]:
+    import json
+
+    item = {**_checkpoint_key(event_id), "last_sequence": {"S": str(last_sequence)},
+            "totals": {"S": json.dumps([[pk, sk, v] for (pk, sk), v in sorted(totals.items())])},
+            "expires_at": {"N": str(now_epoch + CHECKPOINT_TTL_S)}}
+    try:
+        client("dynamodb").put_item(TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(pk)")
+    except client("dynamodb").exceptions.ConditionalCheckFailedException:
+        found = _checkpoint(event_id)  # written by an earlier attempt whose answer was lost
+        assert found is not None
+        return found
+    return {"last": last_sequence, "totals": totals, "done": set()}
+
+
+def _apply_groups(event_id: str, checkpoint: dict[str, Any]) -> None:
+    for n, group in enumerate(_groups(checkpoint["totals"])):
+        if str(n) in checkpoint["done"]:
+            continue
+        items: list[dict[str, Any]] = [{"Update": {
+            "TableName": _table(), "Key": _checkpoint_key(event_id),
+            "UpdateExpression": "ADD groups_done :g",
+            "ConditionExpression": "attribute_exists(pk) AND NOT contains(groups_done, :n)",
+            "ExpressionAttributeValues": {":g": {"SS": [str(n)]}, ":n": {"S": str(n)}},
+        }}]
+        for (pk, sk), increments in group:
+            names = {f"#a{k}": name for k, name in enumerate(sorted(increments))}
+            values = {f":v{k}": {"N": str(increments[name])} for k, name in enumerate(sorted(increments))}
+            items.append({"Update": {
+                "TableName": _table(), "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                "UpdateExpression": "ADD " + ", ".join(f"#a{k} :v{k}" for k in range(len(names))),
+                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+            }})
+        # the same group of the same checkpoint is the same request: an SDK retry of a committed
+        # transaction is answered with success
+        token = hashlib.sha256(f"{event_id}:{n}".encode()).hexdigest()[:36]
+        try:
+            client("dynamodb").transact_write_items(TransactItems=items, ClientRequestToken=token)
+        except client("dynamodb").exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                continue  # done by an earlier attempt
+            raise
+        checkpoint["done"].add(str(n))
 
 
 AS_OF_KEY = {"pk": {"S": "meta"}, "sk": {"S": "counted"}}
 
 
 def _mark_counted(at: str) -> None:
-    """Remember the newest change counted (only forwards; one write per chunk, not per lead)."""
+    """Remember the newest change counted (only forwards; one write per batch, not per lead)."""
     if not at:
         return
     try:
@@ -153,45 +244,6 @@ def counted_as_of() -> str | None:
     """When the newest change the counters include was committed (None: nothing counted yet)."""
     item = client("dynamodb").get_item(TableName=_table(), Key=AS_OF_KEY).get("Item")
     return item["as_of"]["S"] if item else None
-
-
-def _chunk(records: list[StreamCounts], start: int) -> list[StreamCounts]:
-    """Records from `start` whose counter items fit one transaction beside the checkpoint."""
-    keys: set[tuple[str, str]] = set()
-    end = start
-    while end < len(records):
-        more = keys | {(pk, sk) for pk, sk, _ in records[end].counters}
-        if len(more) > TRANSACTION_ITEMS - 1 and end > start:
-            break
-        keys = more
-        end += 1
-    return records[start:end]
-
-
-def _checkpoint(event_id: str) -> int | None:
-    item = client("dynamodb").get_item(TableName=_table(), Key={"pk": {"S": f"ckpt#{event_id}"}, "sk": {"S": "-"}},
-                                       ConsistentRead=True).get("Item")
-    return int(item["last_sequence"]["S"]) if item else None
-
-
-def _write_chunk(first_event_id: str, last_sequence: int, totals: dict[Key, dict[str, int]], now_epoch: int) -> None:
-    items: list[dict[str, Any]] = [{"Put": {
-        "TableName": _table(), "ConditionExpression": "attribute_not_exists(pk)",
-        "Item": {"pk": {"S": f"ckpt#{first_event_id}"}, "sk": {"S": "-"},
-                 "last_sequence": {"S": str(last_sequence)}, "expires_at": {"N": str(now_epoch + CHECKPOINT_TTL_S)}},
-    }}]
-    for (pk, sk), increments in sorted(totals.items()):
-        names = {f"#a{n}": name for n, name in enumerate(sorted(increments))}
-        values = {f":v{n}": {"N": str(increments[name])} for n, name in enumerate(sorted(increments))}
-        items.append({"Update": {
-            "TableName": _table(), "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
-            "UpdateExpression": "ADD " + ", ".join(f"#a{n} :v{n}" for n in range(len(names))),
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-        }})
-    # the token makes an SDK retry of a transaction that did commit a success, not a cancellation
-    # (the same records give the same token and the same request)
-    token = hashlib.sha256(f"{first_event_id}:{last_sequence}".encode()).hexdigest()[:36]
-    client("dynamodb").transact_write_items(TransactItems=items, ClientRequestToken=token)
 
 
 # --- campaign costs ------------------------------------------------------------------------------
