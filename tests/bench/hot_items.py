@@ -7,7 +7,9 @@ outbox stream's consumers run as on AWS: the relay as the work needs it, the cou
 in batches of its event source mapping's size (1,000 records; at the rates that matter a 5 s
 batching window fills them).
 
-Reported: the most-written item and its writes per lead (goal <= 0.05), and the hottest
+Reported: the most-written shared item (not an item of one lead: the lead, its history, outbox or
+journey item) and its writes per lead (goal <= 0.05; the team's rotation state is the one the issue
+allows, one write per MQL of that team), and the hottest
 partition's write units per stage change, which with DynamoDB's 1,000 WCU/s per partition gives
 the ceiling in stage changes per second (goal >= 1,000/s).
 """
@@ -111,6 +113,10 @@ def run(leads: int = 200) -> HotItems:
     for call in log.calls:
         items.update(call.item_writes)
         partitions.update(call.partition_wru)
+    # an item of one lead (the lead, its history, outbox, journey...) is no shared item
+    own = {key for key in items if any(lead_id in key for lead_id in ids)}
+    for key in own:
+        del items[key]
     item, writes = items.most_common(1)[0]
     partition, wcu = partitions.most_common(1)[0]
     per_change = wcu / changes
@@ -129,11 +135,12 @@ def lines(r: HotItems) -> list[str]:
         f"{r.leads} leads the whole way (capture to won or lost: {r.stage_changes} stage changes), every DynamoDB "
         "write recorded per item and per partition (`python -m tests.bench.hot_items`). The outbox's counters "
         "consumer runs in batches of its mapping's size (1,000 records).", "",
-        f"- most-written item: `{r.item}`, **{r.item_writes_per_lead:.3f} writes per lead** (goal <= 0.05)",
+        f"- most-written shared item: `{r.item}`, **{r.item_writes_per_lead:.3f} writes per lead** (goal <= 0.05; "
+        "a team's rotation state is allowed one write per MQL of that team, and this run has one team)",
         f"- hottest partition: `{r.partition}`, {r.partition_wcu_per_change:.3f} write units per stage change "
         f"-> ceiling **{r.ceiling_changes_per_s:,.0f} stage changes/s** at {PARTITION_WCU_PER_S:,} WCU/s per "
         "partition (goal >= 1,000/s)", "",
-        "| item | writes per lead |", "| --- | ---: |", *rows, "",
+        "| shared item | writes per lead |", "| --- | ---: |", *rows, "",
         "| partition (table or table/index) | write units per stage change |", "| --- | ---: |", *parts, "",
     ]
 
