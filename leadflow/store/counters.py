@@ -189,7 +189,8 @@ def _put_checkpoint(event_id: str, last_sequence: int, totals: dict[Key, dict[st
         client("dynamodb").put_item(TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(pk)")
     except client("dynamodb").exceptions.ConditionalCheckFailedException:
         found = _checkpoint(event_id)  # written by an earlier attempt whose answer was lost
-        assert found is not None
+        if found is None:
+            raise RuntimeError(f"checkpoint ckpt#{event_id} neither written nor readable; retry") from None
         return found
     return {"last": last_sequence, "totals": totals, "done": set()}
 

@@ -17,7 +17,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -177,8 +177,7 @@ class AlreadyRecorded(Exception):
     """The engagement event is on the timeline already (a redelivery)."""
 
 
-def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: TimelineModel | None,
-                     follow_ups: FollowUps = NONE, at: datetime | None = None) -> None:
+def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: TimelineModel | None) -> None:
     """Put the event on the timeline and update the lead's score in one transaction."""
     actions = lead_actions(set_fields, lead.version)
     condition = LeadModel.version == lead.version
@@ -186,8 +185,6 @@ def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: Time
         if event is not None:
             tx.save(event, condition=TimelineModel.event_sort.does_not_exist())
         tx.update(lead, actions=actions, condition=condition)
-        if follow_ups:
-            add_follow_ups(tx, lead.lead_id, version_change(lead.version + 1), follow_ups, at or datetime.now(UTC))
 
     try:
         commit(build)
