@@ -103,11 +103,16 @@ def sns_event(message: dict) -> dict:
 _settling = False
 
 
-def invoke_in_process(stack, function: str, event: dict):
+def handler_of(stack, function: str):
+    """The handler the template names for a function (logical id), imported in this process."""
     import importlib
 
     module, name = stack.wiring.functions[function].handler.rsplit(".", 1)
-    return getattr(importlib.import_module(module), name)(event, LambdaContext())
+    return getattr(importlib.import_module(module), name)
+
+
+def invoke_in_process(stack, function: str, event: dict):
+    return handler_of(stack, function)(event, LambdaContext())
 
 
 def settle(stack=None) -> int:

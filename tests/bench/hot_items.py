@@ -44,7 +44,7 @@ class HotItems:
 def _pump(stack, readers, relay_only: bool = True) -> None:
     """Relay the outbox and deliver every queue until nothing moves (the counters wait)."""
     from infra.streams import drain
-    from tests.helpers import sqs_event
+    from tests.helpers import invoke_in_process, sqs_event
 
     relay = [r for r in readers if r.subscription.function != "CountersFunction"] if relay_only else readers
     handlers = {s.queue: s.function for s in stack.wiring.subscriptions}
@@ -54,7 +54,7 @@ def _pump(stack, readers, relay_only: bool = True) -> None:
             bodies = [m["Body"] for m in _receive(stack, queue)]
             if bodies:
                 moved = True
-                _handler(stack, function)(sqs_event(bodies), _context())
+                invoke_in_process(stack, function, sqs_event(bodies))
         if not moved:
             return
 
@@ -69,26 +69,14 @@ def _receive(stack, queue: str) -> list[dict]:
     return page
 
 
-def _handler(stack, function: str):
-    import importlib
-
-    module, name = stack.wiring.functions[function].handler.rsplit(".", 1)
-    return getattr(importlib.import_module(module), name)
-
-
-def _context():
-    from tests.helpers import LambdaContext
-
-    return LambdaContext()
-
-
 def run(leads: int = 200) -> HotItems:
     from infra.streams import drain, readers
     from leadflow.store.leads import get_lead
+    from tests.helpers import invoke_in_process
 
     silence_function_logs()
     with harness.moto_stack() as stack, redirect_stdout(SINK), counting() as log:
-        stream_readers = readers(stack, lambda f, e: _handler(stack, f)(e, _context()))
+        stream_readers = readers(stack, lambda f, e: invoke_in_process(stack, f, e))
         ids = [harness.capture(harness.lead_body(i, consent=i % 2 == 0, quote=True, tag="hot")) for i in range(leads)]
         _pump(stack, stream_readers)
         close = (date.today() + timedelta(days=60)).isoformat()

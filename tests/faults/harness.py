@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import importlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,7 @@ import boto3
 import botocore.client
 from botocore.exceptions import ClientError
 
-from tests.helpers import LambdaContext, http_event
+from tests.helpers import LambdaContext, handler_of, http_event
 
 WRITES = {"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 _function: contextvars.ContextVar[str] = contextvars.ContextVar("fault_function", default="client")
@@ -136,14 +135,10 @@ class World:
         self.crashes = 0
         self.readers = readers(stack, self._invoke_for_stream)
 
-    def handler(self, function: str):
-        module, name = self.stack.wiring.functions[function].handler.rsplit(".", 1)
-        return getattr(importlib.import_module(module), name)
-
     def invoke(self, function: str, event: dict) -> Any:
         token, number = _function.set(function), _invocation.set(next(_invocations))
         try:
-            return self.handler(function)(event, LambdaContext())
+            return handler_of(self.stack, function)(event, LambdaContext())
         finally:
             _function.reset(token)
             _invocation.reset(number)
