@@ -7,15 +7,14 @@ from urllib.parse import parse_qs, urlsplit
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.logging import correlation_paths
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import ValidationError
 from pynamodb.exceptions import PynamoDBException
 
 from functions.common import domain_error_response, error_response, json_response, logger, tracer
 from functions.http_body import BodyError, body_text, json_object
 from leadflow.adapters.clock import new_id
 from leadflow.domain.errors import DomainError
-from leadflow.domain.submission import field_errors, parse_submission
-from leadflow.domain.tracking import safe_location
+from leadflow.domain.locations import safe_location
+from leadflow.domain.submission import InvalidSubmission, parse_submission
 from leadflow.services.capture import capture_lead
 from leadflow.settings import get_settings
 
@@ -77,8 +76,8 @@ def post_lead():
         data["idempotencyKey"] = header_key
     try:
         submission = parse_submission(data)
-    except ValidationError as exc:
-        errors = [e.model_dump() for e in field_errors(exc)]
+    except InvalidSubmission as exc:
+        errors = [e.as_dict() for e in exc.errors]
         return error_response(422, errors, f"invalid submission: {errors[0]['field']} {errors[0]['message']}")
     result = capture_lead(submission)
     logger.info("lead captured", extra={"lead_id": result.lead_id, "new_lead": result.created})

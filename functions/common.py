@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
 
 logger = Logger()  # structured JSON; log ids, never emails or phone numbers
-tracer = Tracer()
+# Every outside call is an AWS call through botocore (PynamoDB's too): patching all that X-Ray
+# supports imported sqlite3 and others at every cold start and traced DynamoDB calls twice.
+tracer = Tracer(patch_modules=("botocore",))
 
 
 def scheduled_handler(job: Callable[..., dict], name: str, *,

@@ -101,7 +101,7 @@ def post_event():
     try:
         event = parse_event(data, clock.now())
     except ValidationError as exc:
-        errors = [e.model_dump() for e in field_errors(exc)]
+        errors = [e.as_dict() for e in field_errors(exc)]
         return error_response(422, errors, f"invalid event: {errors[0]['field']} {errors[0]['message']}")
     where = engagement.record_site_event(event)
     return json_response(202, {"accepted": True, "attachedTo": where})

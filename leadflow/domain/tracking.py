@@ -26,7 +26,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
-MAX_URL_CHARS = 2048
+from leadflow.domain.locations import FORBIDDEN_CHARS as _FORBIDDEN_CHARS
+from leadflow.domain.locations import MAX_URL_CHARS, safe_location
+
 CLICK_PATH = "/t/c/"
 OPEN_PATH = "/t/o/"
 UNSUBSCRIBE_PATH = "/unsubscribe"
@@ -48,7 +50,6 @@ SITE_EVENT_KINDS = frozenset({EventKind.PAGE_VISIT, EventKind.DOWNLOAD, EventKin
 # --------------------------------------------------------------------------- the allow list
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_FORBIDDEN_CHARS = re.compile(r"[\x00-\x20\x7f\\]")  # control chars, whitespace, backslash
 
 
 def _ascii_host(host: str) -> str | None:
@@ -120,13 +121,6 @@ def is_allowed_target(url: str, allow_list: Iterable[str], *, allow_http: bool =
     except ValueError:
         return False
     return any(host == domain or host.endswith("." + domain) for domain in allowed)
-
-
-def safe_location(url: object) -> bool:
-    """Whether a URL may go into a Location header at all: a string of at most MAX_URL_CHARS
-    with no control character (CR/LF would inject a header), no whitespace, no backslash. The
-    one rule for every redirect (tracked clicks, their fallback page, capture's redirectTo)."""
-    return isinstance(url, str) and 0 < len(url) <= MAX_URL_CHARS and not _FORBIDDEN_CHARS.search(url)
 
 
 def click_redirect(payload: Mapping[str, Any], allow_list: Iterable[str], fallback_url: str | None, *,

@@ -59,7 +59,7 @@ def capture_lead(submission: LeadSubmission) -> CaptureResult:
 def _enqueue_merge(lead_id: str, submission: LeadSubmission, digest: str) -> None:
     """The form waits in DynamoDB, with the message that announces it in the same transaction;
     the message carries ids only (no personal data in SQS or its dead-letter queue for 14 days)."""
-    update = submission.model_dump(exclude={"idempotency_key", "consent", "email"}, exclude_none=True)
+    update = submission.as_dict(exclude={"idempotency_key", "consent", "email"})
     submission_id = digest[:16]
     repo.save_pending("resub", lead_id, submission_id, update, clock.now(),
                       work("intake", leadId=lead_id, submissionId=submission_id))

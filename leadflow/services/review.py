@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from leadflow.domain.access import Principal, Role
 from leadflow.domain.errors import DomainError, Forbidden, IllegalTransition, NotFound
 from leadflow.domain.followups import NONE, work
 from leadflow.domain.lifecycle import Quality, Stage
-from leadflow.domain.submission import field_errors, parse_submission
+from leadflow.domain.submission import InvalidSubmission, parse_submission
 from leadflow.services import lifecycle
 from leadflow.services.leads import lead_in_scope, may_act_on, visible_page
 from leadflow.services.qualify import (
@@ -117,8 +115,8 @@ def correct_lead(principal: Principal, lead_id: str, patch: dict[str, Any], *, a
     merged = {**submission_of(lead), **patch}
     try:
         parsed = parse_submission(merged)
-    except ValidationError as exc:
-        error = field_errors(exc)[0]
+    except InvalidSubmission as exc:
+        error = exc.errors[0]
         raise InvalidPatch(f"{error.field}: {error.message}", field=f"patch.{error.field}") from None
     fields = {CORRECTABLE[k]: getattr(parsed, CORRECTABLE[k]) for k in patch}
 

@@ -231,7 +231,8 @@ def test_a_pattern_refusal_names_the_real_rule_not_line_breaks(changes, rule, me
 
 
 def test_every_pattern_of_the_public_models_has_a_named_rule():
-    from leadflow.domain.submission import PATTERN_RULES, LeadSubmission
+    # the form submission (plain Python) takes each pattern's rule from PATTERN_RULES by key
+    from leadflow.domain.submission import PATTERN_RULES
     from leadflow.domain.tracking import EngagementEventIn
 
     def patterns(model):
@@ -241,5 +242,5 @@ def test_every_pattern_of_the_public_models_has_a_named_rule():
                 if getattr(meta, "pattern", None):
                     yield getattr(meta.pattern, "pattern", meta.pattern)
 
-    found = {*patterns(EngagementEventIn), *patterns(LeadSubmission)}
+    found = set(patterns(EngagementEventIn))
     assert found and found <= set(PATTERN_RULES), found - set(PATTERN_RULES)
