@@ -65,20 +65,30 @@ _STATUS = {Conflict: 409, NotFound: 404, Forbidden: 403}
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    # imported here: only the HTTP functions answer with it (and import it themselves), so the
-    # GraphQL, SQS and scheduled functions do not load Powertools' resolvers at their cold start
+    # imported here: only the track function answers with it (and imports it itself), so the
+    # other functions do not load Powertools' resolvers at their cold start
     from aws_lambda_powertools.event_handler import Response, content_types
 
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
                     body=json.dumps(body), headers=headers or {})
 
 
+def error_body(errors: list[dict[str, str]], message: str) -> dict[str, Any]:
+    """Every HTTP error answer: a message and the broken rules, each naming its field."""
+    return {"message": message, "errors": errors}
+
+
 def error_response(status: int, errors: list[dict[str, str]], message: str,
                    headers: dict[str, str] | None = None) -> Response:
-    return json_response(status, {"message": message, "errors": errors}, headers)
+    return json_response(status, error_body(errors, message), headers)
+
+
+def domain_error(exc: DomainError) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and body of a domain error (the one mapping)."""
+    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 422)
+    return status, error_body([{"field": exc.field or "body", "rule": exc.code, "message": exc.message}],
+                              exc.message)
 
 
 def domain_error_response(exc: DomainError) -> Response:
-    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 422)
-    return error_response(status, [{"field": exc.field or "body", "rule": exc.code, "message": exc.message}],
-                          exc.message)
+    return json_response(*domain_error(exc))

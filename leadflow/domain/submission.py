@@ -45,6 +45,8 @@ def _country_codes() -> frozenset[str]:
 
 @dataclass(frozen=True)
 class FieldError:
+    """A broken rule: the field as the client named it, the rule, why."""
+
     field: str
     rule: str
     message: str
@@ -63,12 +65,16 @@ class InvalidSubmission(ValueError):
 
 @dataclass(frozen=True)
 class Consent:
+    """The consent the form asked for: purposes and the version of the text the person saw."""
+
     purposes: list[str] = field(default_factory=list)  # known purposes, sorted, each once
     text_version: str = ""
 
 
 @dataclass(frozen=True)
 class LeadSubmission:
+    """A checked form submission (parse_submission), texts stripped."""
+
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None

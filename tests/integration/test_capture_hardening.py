@@ -76,6 +76,16 @@ def test_cors_preflight_answers_configured_origins_only(aws):
     assert "Access-Control-Allow-Origin" not in foreign.get("headers", {})
 
 
+def test_answers_to_an_allowed_origin_carry_its_cors_headers(aws):
+    allowed = post(FORM, headers={"origin": "https://www.example.com"})
+    assert allowed["statusCode"] == 202
+    assert allowed["headers"]["Access-Control-Allow-Origin"] == "https://www.example.com"
+    refused = post({**FORM, "country": "Germany"}, headers={"origin": "https://www.example.com"})
+    assert refused["statusCode"] == 422 and refused["headers"]["Access-Control-Allow-Origin"]
+    foreign = post(FORM, headers={"origin": "https://evil.example.net"})
+    assert foreign["statusCode"] == 202 and "Access-Control-Allow-Origin" not in foreign["headers"]
+
+
 def test_double_click_gives_one_lead_and_the_same_answer(aws):
     first, second = post(FORM), post(FORM)
     assert json.loads(first["body"]) == json.loads(second["body"])

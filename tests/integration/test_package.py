@@ -21,7 +21,9 @@ LIMIT_MB = 50
 ZIP_EPOCH = 315532800  # 1980-01-01: the date `sam deploy` gives every file in the zip
 # numpy where a model is trained only: the score function applies it in pure Python.
 NUMPY_FUNCTIONS = {"TrainFunction"}
-HTTP_FUNCTIONS = {"CaptureFunction", "TrackFunction"}  # API Gateway resolvers (GraphQL runs on Mangum)
+# Powertools' API Gateway resolver (GraphQL runs on Mangum; capture answers its one route itself:
+# the resolver package loads every event source's resolver at the cold start)
+RESOLVER_FUNCTIONS = {"TrackFunction"}
 RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 
@@ -65,7 +67,7 @@ def test_the_artifact_imports_its_handler_beside_only_the_runtimes_boto3(built, 
     outside = {n: f for n, f in files.items()
                if not f.startswith((str(artifact), str(runtime))) and "/lib/python3." not in f}
     assert outside == {}, f"imported from outside the artifact and the runtime: {outside} ({stdlib})"
-    if name not in HTTP_FUNCTIONS:  # Powertools' HTTP resolvers (all of them) only where HTTP is answered
+    if name not in RESOLVER_FUNCTIONS:  # Powertools' HTTP resolvers (all of them) only where they answer
         assert not [n for n in files if n.startswith("aws_lambda_powertools.event_handler")], name
     # X-Ray patches botocore only (every outside call is one), not all it supports (sqlite3, httpx, ...)
     assert "sqlite3" not in files, name
