@@ -1,4 +1,5 @@
-"""/graphql: Strawberry on Mangum. Built at import so warm invocations only execute."""
+"""/graphql: Strawberry on the API Gateway event (leadflow.api.app). Built at import so warm
+invocations only execute."""
 
 from __future__ import annotations
 
@@ -6,14 +7,13 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from mangum import Mangum
 
 from functions.common import logger, tracer
 from functions.http_body import BodyError, body_text, json_object
 from leadflow.api.app import create_app
 from leadflow.settings import get_settings
 
-asgi = Mangum(create_app(production=get_settings().is_production), lifespan="off")
+endpoint = create_app(production=get_settings().is_production)
 # A published rule set is the largest legitimate request (about 20 KB today).
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -25,7 +25,7 @@ def handler(event, context):
         event = _readable(event)
     except BodyError as exc:
         return _refused(exc)
-    return asgi(event, context)
+    return endpoint(event, context)
 
 
 def _readable(event: dict[str, Any]) -> dict[str, Any]:

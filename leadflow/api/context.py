@@ -7,7 +7,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from leadflow.domain.access import identify
+from leadflow.domain.access import TEAM_ROLES, identify
 from leadflow.services import leads as lead_service
 
 
@@ -51,7 +51,7 @@ def _claims_from_event(event: dict[str, Any] | None) -> dict[str, Any] | None:
 def build_context(event: dict[str, Any] | None) -> dict[str, Any]:
     # refused (no role group, several): every field answers with the refusal (permissions.AuthorizeEveryField)
     principal, refusal = identify(_claims_from_event(event))
-    if principal is not None:
+    if principal is not None and principal.role.value in TEAM_ROLES:  # others need no routing rules
         from leadflow.services.routing import team_refusal
 
         refusal = team_refusal(principal.role.value, principal.user_id)

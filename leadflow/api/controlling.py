@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from leadflow.api import types as _types  # noqa: F401  (registers the Stage enum with Strawberry)
 from leadflow.api.permissions import principal_of, roles
-from leadflow.domain import controlling as domain
 from leadflow.domain.access import Role
 from leadflow.domain.lifecycle import Stage
-from leadflow.services import controlling as service
+
+if TYPE_CHECKING:  # imported in the resolvers: the reports' code is not needed at a cold start
+    from leadflow.domain import controlling as domain
+    from leadflow.services import controlling as service
 
 AGGREGATE_READERS = frozenset({Role.FINANCE, Role.SALES_MANAGER, Role.MARKETING, Role.ADMIN})
 COST_WRITERS = frozenset({Role.FINANCE, Role.ADMIN})
@@ -308,6 +310,8 @@ class ControllingQuery:
         "disqualification and lost reasons. Grain: month beyond 62 days, week beyond 14, else day."))
     def funnel(self, from_: From, to: To, group_by: MetricsGroupBy = MetricsGroupBy.NONE,
                grain: PeriodGrain | None = None, top_reasons: int = 5) -> Funnel:
+        from leadflow.services import controlling as service
+
         report = service.funnel(from_, to, group_by.value, grain.value if grain else None)
         funnel = Funnel.of(report, _top(top_reasons))
         funnel.as_of = service.counted_as_of()
@@ -316,6 +320,8 @@ class ControllingQuery:
     @strawberry.field(permission_classes=[READ],
                       description="Of the leads captured in each month, how many reached each stage so far.")
     def cohorts(self, from_: From, to: To, group_by: MetricsGroupBy = MetricsGroupBy.NONE) -> CohortReport:
+        from leadflow.services import controlling as service
+
         r = service.cohorts(from_, to, group_by.value)
         return CohortReport(from_=r.start, to=r.end, group_by=MetricsGroupBy(r.group_by), cohorts=[
             Cohort(month=c.month, group=c.group, captured=c.captured,
@@ -325,6 +331,8 @@ class ControllingQuery:
     @strawberry.field(permission_classes=[READ], description="Acceptance within the SLA per period (and rep).")
     def sla_compliance(self, from_: From, to: To, group_by: MetricsGroupBy = MetricsGroupBy.NONE,
                        grain: PeriodGrain | None = None) -> SlaCompliance:
+        from leadflow.services import controlling as service
+
         r = service.sla_compliance(from_, to, group_by.value, grain.value if grain else None)
         return SlaCompliance(from_=r.start, to=r.end, grain=PeriodGrain(r.grain), group_by=MetricsGroupBy(r.group_by),
                              groups=[SlaGroup(key=g.key, total=SlaFigures.of(g.total),
@@ -335,6 +343,8 @@ class ControllingQuery:
         "Spend, cost per lead / MQL / SQL / customer, revenue won and ROI per campaign, by first and last touch, "
         "over whole months; amounts in one currency, others listed apart."))
     def campaign_performance(self, from_: From, to: To, currency: str = "EUR") -> CampaignPerformance:
+        from leadflow.services import controlling as service
+
         r = service.campaign_performance(from_, to, currency)
         return CampaignPerformance(from_=r.start, to=r.end, currency=r.currency,
                                    campaigns=[CampaignResult.of(c) for c in r.campaigns],
@@ -342,12 +352,16 @@ class ControllingQuery:
 
     @strawberry.field(permission_classes=[READ], description="Recorded campaign costs per month with their changes.")
     def campaign_costs(self, from_: From, to: To, campaign: str | None = None) -> list[CampaignCost]:
+        from leadflow.services import controlling as service
+
         return [CampaignCost.of(c, c["changes"]) for c in service.campaign_costs(from_, to, campaign)]
 
     @strawberry.field(permission_classes=[READ], description=(
         "The funnel as CSV (the same as `leadflow export metrics`): period \"total\" rows first, then per period."))
     def metrics_csv(self, from_: From, to: To, group_by: MetricsGroupBy = MetricsGroupBy.NONE,
                     grain: PeriodGrain | None = None, top_reasons: int = 5) -> str:
+        from leadflow.services import controlling as service
+
         return service.metrics_csv(from_, to, group_by.value, grain.value if grain else None, _top(top_reasons),
                                    max_rows=MAX_CSV_ROWS)
 
@@ -359,6 +373,8 @@ class ControllingMutation:
         "replaces the amount; every change is kept."))
     def record_campaign_cost(self, info: strawberry.Info, campaign: str, period: str, amount: float,
                              currency: str = "EUR") -> CampaignCost:
+        from leadflow.services import controlling as service
+
         cost = service.record_campaign_cost(principal_of(info), campaign, period, amount, currency)
         from leadflow.store.counters import cost_changes
 

@@ -9,8 +9,10 @@ from leadflow.api.types import Lead, LeadConnection, LeadEdge, LeadPatch, PageIn
 from leadflow.domain.access import ALL_ROLES, Role
 from leadflow.domain.lifecycle import Stage
 from leadflow.services import leads as lead_service
-from leadflow.services import review as review_service
 from leadflow.store.leads import index_cursor
+
+# services.review is imported in the resolvers that use it: it pulls the rule sets (pydantic, YAML), which
+# would cost every GraphQL cold start (docs/benchmarks.md)
 
 REVIEWERS = roles(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 READ_LEADS = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
@@ -41,6 +43,8 @@ class LeadQuery:
     @strawberry.field(permission_classes=[REVIEWERS],
                       description="Leads the checks were unsure of, oldest first: correct, release or reject.")
     def review_queue(self, info: strawberry.Info, first: int = 20, after: str | None = None) -> LeadConnection:
+        from leadflow.services import review as review_service
+
         items, end_cursor = review_service.review_queue(principal_of(info), first, after)
         return connection(items, end_cursor, "by_review")
 
@@ -61,6 +65,8 @@ class LeadMutation:
         "given in patch wins over a suggestion."))
     def correct_lead(self, info: strawberry.Info, id: strawberry.ID, patch: LeadPatch | None = None,
                      apply_suggestions: bool = False, suggestion_ids: list[strawberry.ID] | None = None) -> Lead:
+        from leadflow.services import review as review_service
+
         return Lead.from_model(review_service.correct_lead(
             principal_of(info), str(id), patch.to_dict() if patch else {}, apply_suggestions=apply_suggestions,
             suggestion_ids=[str(i) for i in suggestion_ids] if suggestion_ids else None))
@@ -69,10 +75,14 @@ class LeadMutation:
         "A person vouches for a lead in review (reason optional). An admin may also release a lead "
         "judged implausible: back to LEAD, plausible; the reason is required and kept in the history."))
     def release_lead(self, info: strawberry.Info, id: strawberry.ID, reason: str | None = None) -> Lead:
+        from leadflow.services import review as review_service
+
         return Lead.from_model(review_service.release_lead(principal_of(info), str(id), reason))
 
     @strawberry.mutation(permission_classes=[REVIEWERS], description=(
         "The lead in review is the same person as its duplicateOf: its submission goes into that lead "
         "(judged and scored like a resubmission) and it is closed as merged."))
     def merge_duplicate(self, info: strawberry.Info, id: strawberry.ID) -> Lead:
+        from leadflow.services import review as review_service
+
         return Lead.from_model(review_service.merge_duplicate(principal_of(info), str(id)))

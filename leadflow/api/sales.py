@@ -13,8 +13,10 @@ from leadflow.api.permissions import principal_of, roles
 from leadflow.api.types import Lead, LeadConnection
 from leadflow.domain.access import Role
 from leadflow.domain.lifecycle import Stage
-from leadflow.services import routing as routing_service
 from leadflow.services import sales as sales_service
+
+# services.routing is imported in the resolvers that use it: it pulls the rule sets (pydantic, YAML), which
+# would cost every GraphQL cold start (docs/benchmarks.md)
 
 SALES = roles(Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
 MANAGERS = roles(Role.SALES_MANAGER, Role.ADMIN)
@@ -58,6 +60,8 @@ class SalesQuery:
         "Rotation assignments per rep vs weights (a manager: the reps of their own teams)."))
     def fairness_report(self, info: strawberry.Info, from_: Annotated[date, strawberry.argument(name="from")],
                         to: date) -> list[FairnessRow]:
+        from leadflow.services import routing as routing_service
+
         rows = routing_service.fairness(principal_of(info), from_, to)
         return [FairnessRow(rep_id=r.rep_id, name=r.name, weight=r.weight, assigned=r.assigned, share=r.share,
                             expected=r.expected, expected_share=r.expected_share, deviation=r.deviation,
@@ -117,6 +121,8 @@ class SalesMutation:
 
     @strawberry.mutation(permission_classes=[MANAGERS], description="Give an MQL to another rep.")
     def reassign_lead(self, info: strawberry.Info, id: strawberry.ID, rep_id: str, reason: str) -> Lead:
+        from leadflow.services import routing as routing_service
+
         return Lead.from_model(routing_service.reassign_by_manager(principal_of(info), str(id), rep_id,
                                                                    reason=reason))
 

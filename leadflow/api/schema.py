@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import strawberry
@@ -139,5 +140,10 @@ class SafeErrors(MaskErrors):
         super().__init__(should_mask_error=_is_internal, error_message="Unexpected error.")
 
 
-# The contract exported to graphql/schema.graphql (same SDL in every environment).
-schema = build_schema(production=False)
+@cache
+def __getattr__(name: str) -> strawberry.Schema:
+    # `schema`: the contract exported to graphql/schema.graphql (same SDL in every environment), built
+    # when asked for (make schema, tests), not at every cold start of the function that builds its own
+    if name != "schema":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return build_schema(production=False)

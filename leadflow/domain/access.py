@@ -22,6 +22,8 @@ ALL_ROLES = frozenset(Role)
 MARKETING_TASK_QUEUE = "marketing"
 # Roles that may see personal data of leads. Finance sees aggregates only.
 PERSONAL_DATA_ROLES = frozenset({Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN})
+# Roles whose users must be members of a team in the active routing rules (services.routing).
+TEAM_ROLES = (Role.SALES_REP.value, Role.SALES_MANAGER.value)
 
 
 @dataclass(frozen=True)

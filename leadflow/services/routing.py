@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from leadflow.adapters import clock, queues
 from leadflow.domain import followups, sla
 from leadflow.domain import routing as rules_mod
-from leadflow.domain.access import Principal, Role
+from leadflow.domain.access import TEAM_ROLES, Principal, Role
 from leadflow.domain.controlling import CounterUpdate
 from leadflow.domain.dates import check_range
 from leadflow.domain.errors import (
@@ -133,9 +133,6 @@ def _announcements(lead: LeadModel, decision: RoutingDecision, escalation: bool)
         out += followups.event("SlaEscalation", leadId=lead.lead_id, managerId=decision.manager_id,
                                newRepId=decision.rep_id, reason=decision.reason)
     return out
-
-
-TEAM_ROLES = ("sales_rep", "sales_manager")
 
 
 def team_members(role: str) -> tuple[str, ...] | None:

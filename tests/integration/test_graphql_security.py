@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from mangum import Mangum
 
 from tests.helpers import LambdaContext, claims, http_event
 
@@ -14,7 +13,7 @@ from tests.helpers import LambdaContext, claims, http_event
 def prod_api(aws):
     from leadflow.api.app import create_app
 
-    return Mangum(create_app(production=True), lifespan="off")
+    return create_app(production=True)  # answers API Gateway events, as the function does
 
 
 def post(api, query: str, role: str = "admin") -> dict:
@@ -59,7 +58,7 @@ def test_viewer_reports_the_role_from_the_jwt_claims(prod_api):
 def test_graphiql_is_served_in_dev(aws):
     from leadflow.api.app import create_app
 
-    dev = Mangum(create_app(production=False), lifespan="off")
+    dev = create_app(production=False)
     response = dev(http_event("GET", "/graphql", headers={"accept": "text/html"}), LambdaContext())
     assert response["statusCode"] == 200 and "graphiql" in response["body"].lower()
 

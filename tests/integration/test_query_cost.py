@@ -9,7 +9,6 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from mangum import Mangum
 
 from tests.bench.counting import counting, uninstall
 from tests.bench.graphql_cost import ATTACK, CONSOLE, EVENTS, HISTORY, NESTED, seed
@@ -20,7 +19,7 @@ from tests.helpers import LambdaContext, claims, http_event
 def prod_api(aws):
     from leadflow.api.app import create_app
 
-    return Mangum(create_app(production=True), lifespan="off")
+    return create_app(production=True)  # answers API Gateway events, as the function does
 
 
 @pytest.fixture
