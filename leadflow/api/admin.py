@@ -1,6 +1,7 @@
 """GraphQL for admins: rule sets as versioned data."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Strawberry would compile each annotation string at every
+# cold start (docs/benchmarks.md). Forward references are quoted.
 
 import strawberry
 from strawberry.scalars import JSON

@@ -2,7 +2,8 @@
 campaign costs and the metrics CSV. Aggregates only: no type here holds personal data,
 so finance may read all of them."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Strawberry would compile each annotation string at every
+# cold start (docs/benchmarks.md). Forward references are quoted.
 
 from datetime import date, datetime
 from enum import Enum
@@ -52,7 +53,7 @@ class Money:
     amount: float
 
     @classmethod
-    def of(cls, m: domain.Money) -> Money:
+    def of(cls, m: "domain.Money") -> "Money":
         return cls(currency=m.currency, amount=m.amount)
 
 
@@ -96,7 +97,7 @@ class StageMetrics:
         "(null elsewhere)."))
 
     @classmethod
-    def of(cls, m: domain.StageMetrics, top: int) -> StageMetrics:
+    def of(cls, m: "domain.StageMetrics", top: int) -> "StageMetrics":
         return cls(stage=m.stage, entered=m.entered, entered_first_time=m.entered_first_time, exited=m.exited,
                    moved_on=m.moved_on, conversion_rate=m.conversion_rate, drop_off=m.drop_off,
                    drop_off_rate=m.drop_off_rate, median_hours_in_stage=m.median_hours,
@@ -142,7 +143,7 @@ class Funnel:
         "counted; they are added up from the change stream, usually seconds behind). Null: nothing counted yet."))
 
     @classmethod
-    def of(cls, r: service.FunnelReport, top: int) -> Funnel:
+    def of(cls, r: "service.FunnelReport", top: int) -> "Funnel":
         def stages(items):
             return [StageMetrics.of(m, top) for m in items]
 
@@ -190,7 +191,7 @@ class SlaFigures:
     compliance_rate: float | None
 
     @classmethod
-    def of(cls, f: service.SlaFigures) -> SlaFigures:
+    def of(cls, f: "service.SlaFigures") -> "SlaFigures":
         return cls(period=f.period, met=f.met, missed=f.missed, total=f.total, compliance_rate=f.compliance_rate)
 
 
@@ -228,7 +229,7 @@ class Attribution:
     roi: float | None = strawberry.field(description="(revenue - spend) / spend")
 
     @classmethod
-    def of(cls, a: service.Attribution) -> Attribution:
+    def of(cls, a: "service.Attribution") -> "Attribution":
         return cls(leads=a.leads, mqls=a.mqls, sqls=a.sqls, customers=a.customers,
                    revenue=round(a.revenue_cents / 100, 2),
                    other_currency_revenue=[Money.of(m) for m in a.other_revenue], cost_per_lead=a.cost_per_lead,
@@ -246,7 +247,7 @@ class CampaignResult:
     last_touch: Attribution
 
     @classmethod
-    def of(cls, r: service.CampaignRow) -> CampaignResult:
+    def of(cls, r: "service.CampaignRow") -> "CampaignResult":
         return cls(campaign=r.campaign, currency=r.currency,
                    spend=None if r.spend_cents is None else round(r.spend_cents / 100, 2),
                    other_currency_spend=[Money.of(m) for m in r.other_spend],
@@ -288,7 +289,7 @@ class CampaignCost:
     changes: list[CampaignCostChange]
 
     @classmethod
-    def of(cls, c: dict, changes: list[dict] | None = None) -> CampaignCost:
+    def of(cls, c: dict, changes: list[dict] | None = None) -> "CampaignCost":
         previous = c.get("previous_amount_cents")
         return cls(campaign=c["campaign"], period=c["period"], amount=round(c["amount_cents"] / 100, 2),
                    currency=c["currency"], version=c["version"], recorded_at=c["recorded_at"],

@@ -1,6 +1,7 @@
 """GraphQL for leads: read, list, the review queue and its decisions."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Strawberry would compile each annotation string at every
+# cold start (docs/benchmarks.md). Forward references are quoted.
 
 import strawberry
 

@@ -1,6 +1,7 @@
 """GraphQL for nurturing: tasks for people (phone calls, letters); a lead's consents and journey."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Strawberry would compile each annotation string at every
+# cold start (docs/benchmarks.md). Forward references are quoted.
 
 from datetime import datetime
 
@@ -27,7 +28,7 @@ class Task:
     completed_by: str | None
 
     @classmethod
-    def from_dict(cls, d: dict) -> Task:
+    def from_dict(cls, d: dict) -> "Task":
         return cls(id=strawberry.ID(d["id"]), assignee=d["assignee"], lead_id=d["lead_id"], kind=d["kind"],
                    title=d["title"], body=d["body"], status=d["status"], outcome=d.get("outcome"),
                    created_at=datetime.fromisoformat(d["created_at"]),

@@ -1,7 +1,8 @@
 """GraphQL for sales: a rep's own queue and actions, a manager's team queue,
 reassignment and the fairness report."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Strawberry would compile each annotation string at every
+# cold start (docs/benchmarks.md). Forward references are quoted.
 
 from datetime import date
 from typing import Annotated

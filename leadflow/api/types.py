@@ -1,6 +1,7 @@
 """GraphQL types. Each maps one domain/store object with `from_model`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Strawberry would compile each annotation string at every
+# cold start (docs/benchmarks.md). Forward references are quoted.
 
 from datetime import date, datetime
 
@@ -25,7 +26,7 @@ class HistoryEntry:
     reason: str | None
 
     @classmethod
-    def from_model(cls, item: HistoryModel) -> HistoryEntry:
+    def from_model(cls, item: HistoryModel) -> "HistoryEntry":
         return cls(seq=int(item.seq), kind=item.kind,
                    from_stage=Stage(item.from_stage) if item.from_stage else None,
                    to_stage=Stage(item.to_stage) if item.to_stage else None,
@@ -41,7 +42,7 @@ class SuggestedCorrection:
     reason: str = strawberry.field(description="The reason code it belongs to.")
 
     @classmethod
-    def from_dict(cls, d: dict, reason: str) -> SuggestedCorrection:
+    def from_dict(cls, d: dict, reason: str) -> "SuggestedCorrection":
         return cls(id=strawberry.ID(d.get("id", "")), field=d.get("field", ""), current=d.get("current", ""),
                    suggested=d.get("suggested", ""), reason=reason)
 
@@ -73,7 +74,7 @@ class Enrichment:
     macro_region: str | None
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> Enrichment | None:
+    def from_dict(cls, d: dict | None) -> "Enrichment | None":
         if not d:
             return None
         return cls(**{k: d.get(k) for k in ("email_domain", "email_domain_type", "company_domain", "seniority",
@@ -98,7 +99,7 @@ class Score:
     reasons: list[ScoreReason]
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> Score | None:
+    def from_dict(cls, d: dict | None) -> "Score | None":
         if not d:
             return None
         return cls(fit=d["fit"], engagement=d["engagement"], total=d["total"], grade=d["grade"],
@@ -120,7 +121,7 @@ class Prediction:
     factors: list[PredictionFactor]
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> Prediction | None:
+    def from_dict(cls, d: dict | None) -> "Prediction | None":
         if not d:
             return None
         return cls(probability=d["probability"], model_version=int(d["model_version"]),
@@ -182,7 +183,7 @@ class Qualification:
     timeline: str | None
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> Qualification | None:
+    def from_dict(cls, d: dict | None) -> "Qualification | None":
         if not d:
             return None
         return cls(budget=d.get("budget"), authority=d.get("authority"), need=d.get("need"),
@@ -198,7 +199,7 @@ class Opportunity:
         description='Why it was lost: a code from config/sales.yaml or "other" (the text: Lead.closeReason).')
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> Opportunity | None:
+    def from_dict(cls, d: dict | None) -> "Opportunity | None":
         if not d or d.get("amount_cents") is None:
             return None
         close = d.get("expected_close")
@@ -297,7 +298,7 @@ class Lead:
         return [s for reason in self.quality_reasons for s in reason.suggestions]
 
     @classmethod
-    def from_model(cls, m: LeadModel) -> Lead:
+    def from_model(cls, m: LeadModel) -> "Lead":
         consent = None
         if m.consent is not None:
             consent = Consent(purposes=list(m.consent.purposes or []), text_version=m.consent.text_version,
@@ -373,7 +374,7 @@ class ConfigVersion:
     document: JSON
 
     @classmethod
-    def from_model(cls, m: ConfigModel, active_version: int | None) -> ConfigVersion:
+    def from_model(cls, m: ConfigModel, active_version: int | None) -> "ConfigVersion":
         return cls(name=m.name, version=int(m.version), active=int(m.version) == active_version,
                    author=m.author, created_at=m.created_at, comment=m.comment, document=m.document)
 
