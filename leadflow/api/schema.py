@@ -18,8 +18,9 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from leadflow.api import controlling, nurturing, sales
+from leadflow.api import bulk, controlling, nurturing, sales
 from leadflow.api.admin import AdminMutation, AdminQuery
+from leadflow.api.bulk import BulkMutation
 from leadflow.api.controlling import ControllingMutation, ControllingQuery
 from leadflow.api.cost import QueryCost
 from leadflow.api.leads import LeadMutation, LeadQuery
@@ -28,11 +29,11 @@ from leadflow.api.permissions import AuthorizeEveryField, register_type_roles
 from leadflow.api.privacy import PrivacyMutation, PrivacyQuery
 from leadflow.api.sales import SalesMutation, SalesQuery
 
-register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES, controlling.TYPE_ROLES)
+register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES, controlling.TYPE_ROLES, bulk.TYPE_ROLES)
 
 Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, ControllingQuery, PrivacyQuery, AdminQuery))
 Mutation = merge_types("Mutation", (LeadMutation, SalesMutation, NurturingMutation, ControllingMutation,
-                                     PrivacyMutation, AdminMutation))
+                                     PrivacyMutation, AdminMutation, BulkMutation))
 
 
 class DepthLimit(QueryDepthLimiter):
