@@ -5,6 +5,7 @@ reassignment and the fairness report."""
 # cold start (docs/benchmarks.md). Forward references are quoted.
 
 from datetime import date
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -23,6 +24,7 @@ SALES = roles(Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
 MANAGERS = roles(Role.SALES_MANAGER, Role.ADMIN)
 CREDIT = roles(Role.FINANCE, Role.SALES_MANAGER, Role.ADMIN)
 REJECTERS = roles(Role.MARKETING, Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
+FORECASTERS = roles(*sales_service.FORECASTERS)
 
 
 @strawberry.type(description="Leads per rep against their weight over a period: is the rotation fair?")
@@ -41,6 +43,24 @@ class FairnessRow:
     quota_used: float | None
 
 
+@strawberry.enum(description="How the forecast is grouped.")
+class ForecastGroup(Enum):
+    REP = "rep"
+    TEAM = "team"
+    MONTH = "month"
+
+
+@strawberry.type(description=("Open opportunities expected to close in the period, per group and currency: "
+                              "pipeline value and probability-weighted forecast."))
+class ForecastRow:
+    key: str = strawberry.field(description="The rep id, team id or month (YYYY-MM) of expected close.")
+    currency: str
+    opportunities: int
+    pipeline: float
+    weighted: float
+    stale: int = strawberry.field(description="Of these, opportunities without activity for too long.")
+
+
 @strawberry.type
 class SalesQuery:
     @strawberry.field(permission_classes=[SALES],
@@ -56,6 +76,16 @@ class SalesQuery:
                    manager_id: str | None = None) -> LeadConnection:
         items, end = sales_service.team_queue(principal_of(info), first, after, manager_id)
         return connection(items, end, "by_manager_queue")
+
+    @strawberry.field(permission_classes=[FORECASTERS], description=(
+        "Pipeline value and weighted forecast of open opportunities by expected close in from..to: a rep's own, "
+        "a manager's teams', all for finance and admins."))
+    def forecast(self, info: strawberry.Info, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+                 group_by: ForecastGroup = ForecastGroup.MONTH) -> list[ForecastRow]:
+        rows = sales_service.forecast(principal_of(info), from_, to, group_by.value)
+        return [ForecastRow(key=r.key, currency=r.currency, opportunities=r.opportunities,
+                            pipeline=r.pipeline_cents / 100, weighted=r.weighted_cents / 100, stale=r.stale)
+                for r in rows]
 
     @strawberry.field(permission_classes=[MANAGERS], description=(
         "Rotation assignments per rep vs weights (a manager: the reps of their own teams)."))
@@ -94,11 +124,13 @@ class SalesMutation:
 
     @strawberry.mutation(permission_classes=[SALES], description=(
         "SQL -> OPPORTUNITY. amount: more than 0 and at most config/sales.yaml max_deal_amount; "
-        "expectedClose: today or later (at most max_close_days ahead)."))
+        "expectedClose: today or later (at most max_close_days ahead); probability 0..1 (default: "
+        "config/sales.yaml default_probability)."))
     def convert_to_opportunity(self, info: strawberry.Info, id: strawberry.ID, amount: float, currency: str,
-                               expected_close: date) -> Lead:
+                               expected_close: date, probability: float | None = None) -> Lead:
         return Lead.from_model(sales_service.convert_to_opportunity(
-            principal_of(info), str(id), amount=amount, currency=currency, expected_close=expected_close))
+            principal_of(info), str(id), amount=amount, currency=currency, expected_close=expected_close,
+            probability=probability))
 
     @strawberry.mutation(permission_classes=[SALES], description=(
         "OPPORTUNITY -> CUSTOMER (won) or LOST. Lost needs a reason or a reasonCode (config/sales.yaml); "
@@ -108,6 +140,16 @@ class SalesMutation:
         return Lead.from_model(sales_service.close_opportunity(principal_of(info), str(id), won=won,
                                                                reason=reason, amount=amount,
                                                                reason_code=reason_code))
+
+    @strawberry.mutation(permission_classes=[SALES], description=(
+        "The owner keeps an opportunity current: amount, currency, expected close, probability (0..1); only the "
+        "values given change, each checked like convertToOpportunity; the change goes into the history."))
+    def update_opportunity(self, info: strawberry.Info, id: strawberry.ID, amount: float | None = None,
+                           currency: str | None = None, expected_close: date | None = None,
+                           probability: float | None = None) -> Lead:
+        return Lead.from_model(sales_service.update_opportunity(
+            principal_of(info), str(id), amount=amount, currency=currency, expected_close=expected_close,
+            probability=probability))
 
     @strawberry.mutation(permission_classes=[CREDIT], description=(
         "Rate a lead's creditworthiness (good | poor | null = unknown); the score is recomputed."))
@@ -128,4 +170,5 @@ class SalesMutation:
                                                                    reason=reason))
 
 
-TYPE_ROLES = {"FairnessRow": frozenset({Role.SALES_MANAGER, Role.ADMIN})}
+TYPE_ROLES = {"FairnessRow": frozenset({Role.SALES_MANAGER, Role.ADMIN}),
+              "ForecastRow": frozenset(sales_service.FORECASTERS)}

@@ -197,15 +197,22 @@ class Opportunity:
     expected_close: date | None
     lost_reason_code: str | None = strawberry.field(
         description='Why it was lost: a code from config/sales.yaml or "other" (the text: Lead.closeReason).')
+    probability: float | None = strawberry.field(description="Win probability 0..1, kept by the owner.")
+    weighted_amount: float | None = strawberry.field(description="amount x probability (the forecast's share).")
+    last_activity_at: datetime | None = strawberry.field(description="When the deal was last updated.")
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Opportunity | None":
         if not d or d.get("amount_cents") is None:
             return None
-        close = d.get("expected_close")
-        return cls(amount=round(int(d["amount_cents"]) / 100, 2), currency=d.get("currency") or "EUR",
+        close, touched = d.get("expected_close"), d.get("last_activity")
+        cents, probability = int(d["amount_cents"]), d.get("probability")
+        return cls(amount=round(cents / 100, 2), currency=d.get("currency") or "EUR",
                    expected_close=date.fromisoformat(close) if close else None,
-                   lost_reason_code=d.get("reason_code"))
+                   lost_reason_code=d.get("reason_code"),
+                   probability=None if probability is None else float(probability),
+                   weighted_amount=None if probability is None else round(cents * float(probability)) / 100,
+                   last_activity_at=datetime.fromisoformat(touched) if touched else None)
 
 
 @strawberry.type(description="A contact on its way from form submission to customer.")
@@ -292,6 +299,16 @@ class Lead:
             runs=[JourneyRun(step_id=r.step_id, at=r.at, outcome=r.outcome,
                              channel=r.channel.value if r.channel else None, why=r.why, opened_at=r.opened_at,
                              clicked_at=r.clicked_at) for r in runs])
+
+    @strawberry.field(description=("No sales activity (stage change, deal update) for longer than config/sales.yaml "
+                                   "stale_after_days allows for its stage (SAL, SQL, OPPORTUNITY)."))
+    def stale(self) -> bool:
+        from leadflow.adapters.clock import now
+        from leadflow.services.rulesets import active_rules
+
+        touched = self.opportunity.last_activity_at if self.opportunity else None
+        last = max(self.stage_entered_at, touched) if touched else self.stage_entered_at
+        return active_rules("sales").is_stale(self.stage.value, last, now())
 
     @strawberry.field(description="Every correction the checks propose for this lead (also under qualityReasons).")
     def suggestions(self) -> list[SuggestedCorrection]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -17,6 +18,7 @@ from leadflow.domain.controlling import reason_code
 from leadflow.domain.lifecycle import SIDE_EXITS, Stage
 
 OTHER = "other"
+PIPELINE_STAGES = (Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -30,6 +32,11 @@ class SalesRules(BaseModel):
     max_deal_amount: float = Field(10_000_000, gt=0, le=10 ** 12)
     # an expected close date: from today up to this many days ahead
     max_close_days: int = Field(1830, ge=1, le=36500)
+    # the win probability a new opportunity starts with (its owner edits it)
+    default_probability: float = Field(0.3, ge=0, le=1)
+    # a lead in one of these pipeline stages is stale after this many days without sales activity
+    stale_after_days: dict[Stage, int] = Field(default_factory=lambda: {
+        Stage.SAL: 7, Stage.SQL: 14, Stage.OPPORTUNITY: 21})
 
     @field_validator("reason_codes")
     @classmethod
@@ -44,6 +51,17 @@ class SalesRules(BaseModel):
                                      "(at most 40), starting with a letter")
                 if code == OTHER:
                     raise ValueError(f"{stage.value}: 'other' is always there; do not list it")
+        return value
+
+    @field_validator("stale_after_days")
+    @classmethod
+    def _stale(cls, value: dict[Stage, int]) -> dict[Stage, int]:
+        for stage, days in value.items():
+            if stage not in PIPELINE_STAGES:
+                raise ValueError(f"{stage.value} is not a sales pipeline stage; stale_after_days is for "
+                                 f"{', '.join(s.value for s in PIPELINE_STAGES)}")
+            if not 1 <= days <= 365:
+                raise ValueError(f"{stage.value}: stale_after_days must be 1 to 365 days")
         return value
 
     @classmethod
@@ -84,3 +102,58 @@ class SalesRules(BaseModel):
         if expected_close > latest:
             return f"expectedClose must be on or before {latest.isoformat()} ({self.max_close_days} days ahead)"
         return None
+
+    def probability_problem(self, probability: float) -> str | None:
+        if isinstance(probability, bool) or not isinstance(probability, (int, float)) \
+                or not math.isfinite(probability) or not 0 <= probability <= 1:
+            return "probability must be between 0 and 1 (0.25 = 25 %)"
+        return None
+
+    def is_stale(self, stage: str, last_activity: datetime, now: datetime) -> bool:
+        """No sales activity for longer than the stage allows (stages without a limit never are)."""
+        days = self.stale_after_days.get(Stage(stage)) if stage in {s.value for s in PIPELINE_STAGES} else None
+        return days is not None and now - last_activity > timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class OpenDeal:
+    """An open opportunity as the forecast sees it: no personal data."""
+
+    owner_id: str | None
+    team_id: str | None
+    currency: str
+    amount_cents: int
+    probability: float
+    expected_close: date | None
+    stale: bool
+
+
+@dataclass
+class ForecastRow:
+    key: str  # rep id, team id or month (YYYY-MM)
+    currency: str
+    opportunities: int = 0
+    pipeline_cents: int = 0
+    weighted_cents: int = 0
+    stale: int = 0
+
+
+FORECAST_GROUPS = ("rep", "team", "month")
+
+
+def forecast(deals: list[OpenDeal], group_by: str, start: date, end: date) -> list[ForecastRow]:
+    """Pipeline value and probability-weighted forecast of the deals expected to close in
+    start..end, per group and currency (amounts in different currencies are never added up).
+    Weighted amounts are rounded per deal, so a row is the sum of what each deal shows."""
+    rows: dict[tuple[str, str], ForecastRow] = {}
+    for deal in deals:
+        if deal.expected_close is None or not start <= deal.expected_close <= end:
+            continue
+        key = {"rep": deal.owner_id or "(unassigned)", "team": deal.team_id or "(no team)",
+               "month": deal.expected_close.strftime("%Y-%m")}[group_by]
+        row = rows.setdefault((key, deal.currency), ForecastRow(key, deal.currency))
+        row.opportunities += 1
+        row.pipeline_cents += deal.amount_cents
+        row.weighted_cents += round(deal.amount_cents * deal.probability)
+        row.stale += deal.stale
+    return [rows[k] for k in sorted(rows)]
