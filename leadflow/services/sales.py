@@ -184,7 +184,8 @@ def convert_to_opportunity(principal: Principal, lead_id: str, *, amount: float,
     cents, currency = round(amount * 100), currency.upper()
     # what goes into the open pipeline, so the close takes out the same amount under the same dimensions
     opportunity = {"amount_cents": cents, "currency": currency, "expected_close": expected_close.isoformat(),
-                   "probability": float(probability), "pipeline": pipeline_details(cents, currency, lifecycle.dimensions_of(lead))}
+                   "probability": float(probability),
+                   "pipeline": pipeline_details(cents, currency, lifecycle.dimensions_of(lead))}
     return lifecycle.transition(lead, Stage.OPPORTUNITY, actor=principal.user_id, reason="opportunity opened",
                                 at=now, extra_fields={"opportunity": opportunity},
                                 details={"amount_cents": cents, "currency": currency})
