@@ -8,6 +8,7 @@ queues, bus and SES identity that would be deployed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -189,7 +190,9 @@ def _create(stack: Stack, clients: _Clients, logical_id: str, res: dict[str, Any
         return Physical(ref=identity)
     if kind == "AWS::SES::ConfigurationSet":
         name = stack.resolve(props["Name"])
-        clients.ses.create_configuration_set(ConfigurationSet={"Name": name})
+        # moto's SES keeps configuration sets across an in-process reset: the same set is fine
+        with contextlib.suppress(clients.ses.exceptions.ConfigurationSetAlreadyExistsException):
+            clients.ses.create_configuration_set(ConfigurationSet={"Name": name})
         return Physical(ref=name)
     if kind == "AWS::SNS::Topic":
         arn = clients.sns.create_topic(Name=f"{stack.name}-{logical_id}")["TopicArn"]

@@ -44,7 +44,7 @@ class BulkResult:
 @strawberry.type
 class BulkMutation:
     @strawberry.mutation(permission_classes=[MANAGERS], description=(
-        "Give several MQLs to one rep (at most 100 ids); each lead gets its own history entry."))
+        "Give several MQLs to one rep (at most 50 ids); each lead gets its own history entry."))
     def bulk_reassign(self, info: strawberry.Info, ids: list[strawberry.ID], rep_id: str,
                       reason: str) -> BulkResult:
         from leadflow.services import routing
@@ -54,7 +54,7 @@ class BulkMutation:
             principal, lead_id, rep_id, reason=reason)))
 
     @strawberry.mutation(permission_classes=[REJECTERS], description=(
-        "Reject several leads as rejectLead does, one by one (at most 100 ids): a manager's team "
+        "Reject several leads as rejectLead does, one by one (at most 50 ids): a manager's team "
         "leads go back to nurturing (recycle: true) or out; review-queue leads are disqualified."))
     def bulk_reject(self, info: strawberry.Info, ids: list[strawberry.ID], reason: str, recycle: bool = True,
                     reason_code: str | None = None) -> BulkResult:
@@ -65,7 +65,7 @@ class BulkMutation:
             principal, lead_id, reason, recycle, reason_code=reason_code)))
 
     @strawberry.mutation(permission_classes=[REVIEWERS], description=(
-        "Release several review-queue leads as releaseLead does (at most 100 ids)."))
+        "Release several review-queue leads as releaseLead does (at most 50 ids)."))
     def bulk_release(self, info: strawberry.Info, ids: list[strawberry.ID], reason: str | None = None) -> BulkResult:
         from leadflow.services import review
 

@@ -111,6 +111,16 @@ def fairness_requests(call: Call) -> int:
 
 MUTATION_REQUESTS = 10  # a change: read, one transaction, a few lookups (measured 2-11)
 
+
+BULK_REQUESTS_PER_LEAD = 8  # one lead of a bulk action: 2 (reject) to 6 (reassign: lead, rotation, loads)
+
+
+def per_selected_lead(call: Call) -> int:
+    """A bulk action: one change per selected id (a larger selection is refused before any read)."""
+    from leadflow.services.bulk import MAX_BULK_LEADS
+
+    return call.times * BULK_REQUESTS_PER_LEAD * max(1, min(len(call.args.get("ids") or ()), MAX_BULK_LEADS))
+
 # DynamoDB requests per field, for every field that reads (all others: none).
 FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {
     "Query.viewer": per_call(0),
@@ -120,6 +130,8 @@ FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {
     "Query.myLeads": per_call(1),
     "Query.teamQueue": per_call(1),
     "Query.fairnessReport": fairness_requests,
+    # the open opportunities through the stage index (services.sales.FORECAST_MAX_OPPORTUNITIES / _PAGE)
+    "Query.forecast": per_call(5000 // 200 + 1),
     "Query.tasks": tasks_requests,
     "Query.configVersions": per_call(2),
     "Query.personalDataExport": per_call(15),
@@ -129,7 +141,10 @@ FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {
     "Query.metricsCsv": report(10),
     "Query.campaignPerformance": months_times(2),
     "Query.campaignCosts": months_times(2),
-    "Mutation.eraseLead": per_call(50),  # a request per history item, marker, timeline event
+    "Mutation.eraseLead": per_call(50),
+    "Mutation.bulkReassign": per_selected_lead,
+    "Mutation.bulkReject": per_selected_lead,
+    "Mutation.bulkRelease": per_selected_lead,  # a request per history item, marker, timeline event
     # nested lists of a lead, through the request's loaders (api/context.py)
     "Lead.history": per_call(1),  # one Query per lead
     "Lead.timeline": per_call(1),  # one Query per lead

@@ -14,8 +14,8 @@ from pynamodb.exceptions import PynamoDBException
 
 from leadflow.domain.errors import DomainError, InvalidInput
 
-# One call stays well inside the GraphQL function's timeout (a lead costs a few requests).
-MAX_BULK_LEADS = 100
+# One call stays inside the GraphQL query-cost limit (api/cost.py: 8 requests per lead, 500 at most).
+MAX_BULK_LEADS = 50
 
 
 @dataclass(frozen=True)

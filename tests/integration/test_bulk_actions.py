@@ -96,8 +96,11 @@ def test_bulk_actions_are_for_their_roles_and_refuse_empty_or_oversized_selectio
     empty = gql(f'mutation {{ bulkReject(ids: [], reason: "r") {RESULT} }}', {}, role="sales_manager", user="boss")
     assert empty["errors"][0]["extensions"] == {"code": "invalid_input", "rule": "invalid_input", "field": "ids"}
     many = gql(f'mutation($ids: [ID!]!) {{ bulkReject(ids: $ids, reason: "r") {RESULT} }}',
-               {"ids": [f"id{n}" for n in range(101)]}, role="sales_manager", user="boss")
-    assert "at most 100 leads per call (101 selected)" in many["errors"][0]["message"]
+               {"ids": [f"id{n}" for n in range(51)]}, role="sales_manager", user="boss")
+    assert "at most 50 leads per call (51 selected)" in many["errors"][0]["message"]
+    fifty = gql(f'mutation($ids: [ID!]!) {{ bulkReject(ids: $ids, reason: "r") {RESULT} }}',
+                {"ids": [f"id{n}" for n in range(50)]}, role="sales_manager", user="boss")["data"]["bulkReject"]
+    assert len(fifty["failed"]) == 50 and fifty["failed"][0]["code"] == "not_found"  # within the cost limit
 
 
 def test_another_teams_lead_in_a_managers_selection_is_reported_as_unknown(team):

@@ -74,6 +74,7 @@ MUTATIONS_WITH_ID = {
     "qualifyLead": 'budget: "50k"',
     "convertToOpportunity": 'amount: 1000, currency: "EUR", expectedClose: "2099-12-31"',
     "closeOpportunity": 'won: true, reason: "best fit"',
+    "updateOpportunity": "probability: 0.5",
     "setCreditworthiness": 'rating: "good"',
     "reassignLead": 'repId: "anna.becker", reason: "holiday cover"',
     "withdrawConsent": 'note: "by phone"',
