@@ -385,9 +385,17 @@ def observations(ops, pipeline_result) -> list[str]:
     if big:
         sizes = sorted({c.items for c in big.values()})
         wru = sorted({c.wru for c in big.values()})
-        out.append(f"Every stage change is one transaction of {sizes[0]}–{sizes[-1]} items "
-                   f"({wru[0]:g}–{wru[-1]:g} WRU), almost all of them funnel counter items (MetricsTable): "
-                   + ", ".join(big) + ".")
+        out.append(f"A transaction of {sizes[0]}–{sizes[-1]} items ({wru[0]:g}–{wru[-1]:g} WRU) in the "
+                   "operation itself: " + ", ".join(big) + ".")
+    counted = {name: op.caused("CountersFunction") for name, op in ops.warm.items() if op.caused("CountersFunction")}
+    if counted:
+        wru = sorted({sum(f.log.wru for f in fs) for fs in counted.values()})
+        own = sorted({op.log.wru for name, op in ops.warm.items() if name in counted})
+        out.append(f"The counters consumer writes {wru[0]:g}–{wru[-1]:g} WRU for one operation's records (its counter "
+                   f"keys, transactional, and the checkpoint) against {own[0]:g}–{own[-1]:g} WRU of the operation "
+                   f"itself, for {len(counted)} operations (capture and the stage changes): with batches of one "
+                   "operation's records, most of a lead's write units. Records of several operations in one batch "
+                   "write a shared counter key once (not measured here at this volume).")
     multi = [name for name, op in ops.warm.items()
              if sum(1 for c in op.log.calls if c.operation == "TransactWriteItems") >= 2]
     if multi:
