@@ -328,7 +328,10 @@ def section_cost(report, prices, latency, storage, stored_leads) -> list[str]:
               f"rule `{s.rule}` ({s.source}): the first {s.reservoir_per_s:g} request(s) each second, then "
               f"{s.fixed_rate:.0%} of the rest, requests spread evenly over the month (the most traces; bursts "
               "give fewer); only functions with `Tracing: Active` start traces (the HTTP API has no X-Ray);",
-              "recorded traces are billed, retrieval and scans are not included.",
+              "recorded traces are billed, retrieval and scans are not included. To verify on AWS: Lambda documents",
+              "that an Active function without an upstream trace header samples \"at a fixed rate\" (1/s + 5 %), and",
+              "X-Ray's list of services that apply sampling rules does not name Lambda, so a sampling rule in the",
+              "template may not lower what Lambda itself records.",
               f"Logs: the bytes each invocation printed here (Powertools logger at INFO and EMF metrics) + "
               f"{PLATFORM_LOG_BYTES} B of platform lines.", ""]
     return lines
