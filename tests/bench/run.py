@@ -439,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # "unpublished metrics" of its own
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     timings = {}
     print("1/6 requests per operation ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
@@ -495,7 +496,9 @@ def main(argv: list[str] | None = None) -> int:
              f"- command: `{command}` (what `make bench` runs, from the repository root, in `.venv`)",
              f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, took {elapsed:.0f} s "
              f"({', '.join(f'{k} {v:.0f} s' for k, v in timings.items())})",
-             f"- machine: {info['cores']} cores ({info['cpu']}), {info['os']}, Python {info['python']}",
+             f"- machine: {info['cores']} cores ({info['cpu']}), {info['os']}, Python {info['python']}; load average "
+             f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (a shared machine inflates wall "
+             "times, so the import times and the cold-start cost)",
              f"- packages: {info['packages']}", ""]
     headline = _headline(ops, cold, first, pipe, report, vol)
     headline.append(f"- GraphQL page of {page.leads} leads: {page.console_requests} DynamoDB requests with history and "
