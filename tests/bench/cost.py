@@ -2,13 +2,18 @@
 
 Inputs, all measured by this benchmark: the AWS requests and DynamoDB request units of each
 operation (operations.py, the "rule-set cache expired" column: at this volume an invocation
-rarely finds a cache younger than 60 s), the CPU each operation spends in our code and
-libraries (moto's own CPU excluded), the cold-start import time per function (coldstart.py),
-the stored bytes per lead (pipeline.py), memory sizes and schedules from template.yaml.
+rarely finds a cache younger than 60 s) and of the outbox stream consumer invocations it causes
+(RelayFunction: events and work messages; CountersFunction: the funnel counters), the CPU each
+spends in our code and libraries (moto's own CPU excluded), the cold-start import time per
+function (coldstart.py), the stored bytes per lead (pipeline.py). From template.yaml
+(template_facts): memory sizes, schedules, tracing, the SQS and stream event source mappings,
+the alarms and the X-Ray sampling rule.
 
 Assumptions, all stated in the report: the funnel mix (Mix), the prices (PRICES), the latency
 of each AWS request inside the Region (LATENCY_MS; Lambda bills the time it waits), how CPU
-time on this machine maps to a Lambda's share of a vCPU, and the share of cold starts.
+time on this machine maps to a Lambda's share of a vCPU, the share of cold starts, the stream
+batch (at this volume a consumer's batch holds the records of one operation: operations.py
+measures exactly that), Lambda's idle SQS pollers, and requests spread evenly for X-Ray sampling.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from tests.bench.counting import Call
 
 REPO = Path(__file__).resolve().parents[2]
 MONTH_MINUTES = 30 * 24 * 60
+VARIABLE_GOAL_USD = 1.0  # per 10,000 leads, SES excluded (issue 12 point 9)
+FIXED_GOAL_USD = 1.0  # per month (issue 11 point 10)
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,7 @@ class Line:
     unit: str
     usd: float
     note: str = ""
+    ses: bool = False  # SES mails: outside the "variable cost without SES" goal
 
 
 @dataclass
@@ -129,24 +137,141 @@ class Volume:
     operation: str
     per_month: float
     function: str
+    follow_ups: str = ""  # the stream consumer invocations each one causes
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """The X-Ray sampling rule the traced invocations fall under."""
+
+    rule: str
+    reservoir_per_s: float
+    fixed_rate: float
+    source: str  # where it comes from
+
+
+DEFAULT_SAMPLING = Sampling("default", 1.0, 0.05, "no AWS::XRay::SamplingRule in template.yaml: X-Ray's default rule")
+MONTH_SECONDS = MONTH_MINUTES * 60
+SQS_POLLERS = 5  # Lambda's pollers per SQS event source mapping when idle (AWS: "five parallel long polls")
+SQS_LONG_POLL_S = 20  # each one long poll of 20 s
+
+
+@dataclass
+class TemplateFacts:
+    """What the cost depends on in template.yaml (read from the transformed template)."""
+
+    memory: dict[str, int]
+    schedules: dict[str, tuple[str, float]]  # function: (expression, runs per month)
+    traced: set[str]  # functions with Tracing: Active
+    alarms: list[str]
+    sqs_mappings: list[tuple[str, str]]  # (function, queue) of each SQS event source mapping
+    stream_mappings: list[tuple[str, str, int, float]]  # (function, table, batch size, batching window s)
+    sampling: Sampling = DEFAULT_SAMPLING
+    queues: list[str] = field(default_factory=list)
+
+
+def _target(value: Any) -> str:
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            att = value["Fn::GetAtt"]
+            return att[0] if isinstance(att, list) else str(att).split(".", 1)[0]
+    return str(value)
+
+
+def sampling_of(resources: dict[str, Any]) -> Sampling:
+    """The template's sampling rule (the one with the lowest Priority number wins), else the default."""
+    rules = []
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::XRay::SamplingRule":
+            continue
+        props = resource.get("Properties", {})
+        rule = props.get("SamplingRule") or props.get("SamplingRuleUpdate") or {}
+        rules.append((int(rule.get("Priority", 10_000)), logical_id, rule))
+    if not rules:
+        return DEFAULT_SAMPLING
+    rules.sort(key=lambda r: r[0])
+    priority, logical_id, rule = rules[0]
+    others = f"; {len(rules) - 1} more rule(s) of lower precedence ignored" if len(rules) > 1 else ""
+    return Sampling(str(rule.get("RuleName", logical_id)), float(rule.get("ReservoirSize", 0)),
+                    float(rule.get("FixedRate", 0.0)),
+                    f"template.yaml {logical_id} (priority {priority}), applied to every traced invocation{others}")
+
+
+def template_facts(wiring) -> TemplateFacts:
+    resources = wiring.resources
+    functions = wiring.functions
+    sqs, streams = [], []
+    for mapping in resources_of(resources, "AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        function = _target(props.get("FunctionName"))
+        source = props.get("EventSourceArn")
+        attribute = source.get("Fn::GetAtt", [None, None])[1] if isinstance(source, dict) else ""
+        target = _target(source)
+        if attribute == "StreamArn" or resources.get(target, {}).get("Type") == "AWS::DynamoDB::Table":
+            streams.append((function, target, int(props.get("BatchSize", 100)),
+                            float(props.get("MaximumBatchingWindowInSeconds", 0))))
+        elif resources.get(target, {}).get("Type") == "AWS::SQS::Queue":
+            sqs.append((function, target))
+    return TemplateFacts(
+        memory={fid: int(resources[fid]["Properties"].get("MemorySize", 128)) for fid in functions},
+        schedules=schedule_counts([(s.function, s.expression) for s in wiring.schedules]),
+        traced={fid for fid in functions
+                if resources[fid]["Properties"].get("TracingConfig", {}).get("Mode") == "Active"},
+        alarms=sorted(resources_of(resources, "AWS::CloudWatch::Alarm")),
+        sqs_mappings=sorted(sqs), stream_mappings=sorted(streams), sampling=sampling_of(resources),
+        queues=sorted(resources_of(resources, "AWS::SQS::Queue")))
+
+
+def resources_of(resources: dict[str, Any], cfn_type: str) -> dict[str, Any]:
+    return {k: v for k, v in resources.items() if v.get("Type") == cfn_type}
+
+
+def sampled_traces(requests: float, sampling: Sampling) -> float:
+    """Traces X-Ray records of `requests` spread evenly (Poisson) over the month: per second the
+    reservoir's first requests, then fixed_rate of the rest. Even spread is the upper bound: bursts
+    overflow the reservoir and are sampled at the fixed rate."""
+    if requests <= 0:
+        return 0.0
+    lam = requests / MONTH_SECONDS
+    reservoir = int(sampling.reservoir_per_s)
+    below, expected, p = 0.0, 0.0, math.exp(-lam)
+    for k in range(reservoir):  # E[min(K, R)] = sum_{k<R} k p(k) + R P(K >= R)
+        expected += k * p
+        below += p
+        p *= lam / (k + 1)
+    expected += reservoir * (1 - below)
+    kept = min(requests, MONTH_SECONDS * expected)
+    return kept + sampling.fixed_rate * (requests - kept)
 
 
 @dataclass
 class CostReport:
     mix: Mix
+    facts: TemplateFacts | None = None
     volumes: list[Volume] = field(default_factory=list)
     variable: list[Line] = field(default_factory=list)  # caused by the 10,000 leads
     fixed: list[Line] = field(default_factory=list)  # per month whatever the leads (schedules, polling)
-    per_function: dict[str, dict[str, float]] = field(default_factory=dict)  # invocations, GB-s, ms
+    per_function: dict[str, dict[str, float]] = field(default_factory=dict)  # invocations, GB-s, ms, units
     skipped: list[str] = field(default_factory=list)
+    consumer_records: dict[str, float] = field(default_factory=dict)  # outbox records a month per consumer
+    consumer_batches_per_month: float = 0.0
 
     @property
     def variable_usd(self) -> float:
         return sum(line.usd for line in self.variable)
 
     @property
+    def variable_usd_without_ses(self) -> float:
+        return sum(line.usd for line in self.variable if not line.ses)
+
+    @property
     def fixed_usd(self) -> float:
         return sum(line.usd for line in self.fixed)
+
+    def biggest(self, lines: list[Line], n: int = 3) -> list[Line]:
+        return sorted((line for line in lines if not line.ses and line.usd > 0), key=lambda x: -x.usd)[:n]
 
 
 def latency_ms(call: Call) -> float:
@@ -175,12 +300,16 @@ def volumes(mix: Mix, ops: dict[str, Any], schedules: dict[str, float]) -> list[
     sql = sal * mix.qualified
     opp = sql * mix.opportunity
     won = opp * mix.won
+    implausible = mix.leads * mix.implausible
     out = [
         ("CORS preflight (OPTIONS /leads)", mix.leads),
         ("capture (POST /leads)", mix.leads),
-        ("qualify: plausible, email consent (DOI mail)", consent),
-        ("qualify: plausible, no consent", plausible - consent),
-        ("qualify: implausible (disqualified)", mix.leads * mix.implausible),
+        ("qualify 1: plausible, email consent (verdict)", consent),
+        ("qualify 2: after verdict, email consent (DOI mail)", consent),
+        ("qualify 1: plausible, no consent (verdict)", plausible - consent),
+        ("qualify 2: after verdict, no consent", plausible - consent),
+        ("qualify 1: implausible (verdict)", implausible),
+        ("qualify 2: after verdict, implausible (disqualified)", implausible),
         ("score: rescore after qualification", plausible),
         ("track: DOI confirmation link", nurtured),
         ("nurture sweep: per due lead (queued)", mails),
@@ -238,15 +367,33 @@ def app_metric_count(handlers: list[str]) -> tuple[int, int]:
     return len(names), cold
 
 
-def estimate(ops: dict[str, Any], *, memory: dict[str, int], schedules: dict[str, tuple[str, float]],
-             cold_ms: dict[str, float], storage_bytes_per_lead: float, handlers: list[str],
-             traced: set[str] | None = None, alarms: list[str] | None = None,
-             mix: Mix | None = None) -> CostReport:
-    """traced: functions with active X-Ray tracing (None: all); alarms: the template's alarms."""
-    # ops: {operation name: OpResult} (the cache-expired column).
+@dataclass
+class _Invocation:
+    """One Lambda invocation an operation consists of or causes."""
+
+    function: str
+    log: Any  # RequestLog
+    cpu_ours_s: float
+    log_bytes: int
+    consumer: bool  # a stream consumer invoked by the operation's outbox records
+    records: int = 0
+
+
+def _invocations(op) -> list[_Invocation]:
+    own = [_Invocation(op.function, op.log, op.cpu_ours_s, op.log_bytes, False)]
+    return own + [_Invocation(f.function, f.log, f.cpu_ours_s, f.log_bytes, True, f.records)
+                  for f in getattr(op, "follow_ups", [])]
+
+
+def estimate(ops: dict[str, Any], *, facts: TemplateFacts, cold_ms: dict[str, float],
+             storage_bytes_per_lead: float, handlers: list[str], mix: Mix | None = None) -> CostReport:
+    """ops: {operation name: OpResult} (the cache-expired column), each with the stream consumer
+    invocations it caused (its follow-ups)."""
     mix = mix or Mix()
-    report = CostReport(mix=mix)
+    report = CostReport(mix=mix, facts=facts)
     ops = dict(ops)
+    memory, schedules, traced = facts.memory, facts.schedules, facts.traced
+    consumers = {function for function, *_ in facts.stream_mappings}
     # The sweep's cost per due lead: the sweep with one due lead minus the sweep with none.
     one, none = ops.get("nurture sweep: 1 due lead (queued)"), ops.get("nurture sweep: nothing due")
     if one is not None and none is not None:
@@ -260,114 +407,170 @@ def estimate(ops: dict[str, Any], *, memory: dict[str, int], schedules: dict[str
         report.skipped.append("GraphQL funnel: the field does not exist yet, not in the totals")
 
     per_function: dict[str, dict[str, float]] = {}
-    totals = {"rru": 0.0, "wru": 0.0, "gsi_wru": 0.0, "sqs_sends": 0.0, "ses": 0.0, "events": 0.0, "apigw": 0.0,
-              "log_bytes": 0.0}
-    fixed = {"rru": 0.0, "wru": 0.0, "log_bytes": 0.0}
+    keys = ("rru", "wru", "gsi_wru", "sqs_sends", "sqs_messages", "ses", "events", "apigw", "log_bytes")
+    totals = {"ops": dict.fromkeys(keys, 0.0), "consumers": dict.fromkeys(keys, 0.0), "fixed": dict.fromkeys(keys, 0.0)}
     for name, count in volumes(mix, ops, schedule_runs):
         op = ops[name]
         is_fixed = name in schedule_runs
-        report.volumes.append(Volume(name, count, op.function))
-        bucket = fixed if is_fixed else totals
-        bucket["rru"] += count * op.log.rru
-        bucket["wru"] += count * op.log.wru
-        if not is_fixed:
-            totals["gsi_wru"] += count * op.log.gsi_wru
-            totals["sqs_sends"] += count * (op.log.count("sqs", "SendMessage") + op.log.count("sqs", "SendMessageBatch"))
-            totals["ses"] += count * op.log.count("ses")
-            totals["events"] += count * sum(1 for c in op.log.calls if c.service == "events")
-            totals["apigw"] += count * (1 if op.apigw else 0)
         marginal = name == "nurture sweep: per due lead (queued)"
-        invocations = 0 if marginal else count
-        mem = memory.get(op.function, 512)
-        ms = duration_ms(op, mem)
-        stats = per_function.setdefault(op.function, {"invocations": 0.0, "gb_s": 0.0, "ms_total": 0.0,
-                                                      "memory": mem, "fixed_invocations": 0.0,
-                                                      "fixed_gb_s": 0.0})
-        gb_s = count * math.ceil(ms) / 1000 * mem / 1024
-        if is_fixed:
-            stats["fixed_invocations"] += invocations
-            stats["fixed_gb_s"] += gb_s
-        else:
-            stats["invocations"] += invocations
-            stats["gb_s"] += gb_s
-        stats["ms_total"] += count * ms
-        bucket["log_bytes"] += count * (op.log_bytes + (0 if marginal else PLATFORM_LOG_BYTES))
+        follow = ", ".join(f"{f.function.removesuffix('Function')} ×{n}" for f, n in _grouped(op))
+        report.volumes.append(Volume(name, count, op.function, follow))
+        if not is_fixed and op.apigw:
+            totals["ops"]["apigw"] += count
+        for inv in _invocations(op):
+            bucket = totals["fixed"] if is_fixed else totals["consumers" if inv.consumer else "ops"]
+            log = inv.log
+            bucket["rru"] += count * log.rru
+            bucket["wru"] += count * log.wru
+            bucket["gsi_wru"] += count * log.gsi_wru
+            bucket["sqs_sends"] += count * log.sqs_sends
+            bucket["sqs_messages"] += count * log.sqs_messages
+            bucket["ses"] += count * log.count("ses")
+            bucket["events"] += count * log.events_put
+            own_marginal = marginal and not inv.consumer
+            bucket["log_bytes"] += count * (inv.log_bytes + (0 if own_marginal else PLATFORM_LOG_BYTES))
+            mem = memory.get(inv.function, 512)
+            ms = duration_ms(inv, mem)
+            stats = per_function.setdefault(inv.function, {
+                "invocations": 0.0, "gb_s": 0.0, "ms_total": 0.0, "memory": mem, "fixed_invocations": 0.0,
+                "fixed_gb_s": 0.0, "rru": 0.0, "wru": 0.0, "records": 0.0})
+            invocations = 0 if own_marginal else count
+            gb_s = count * math.ceil(ms) / 1000 * mem / 1024
+            if is_fixed:
+                stats["fixed_invocations"] += invocations
+                stats["fixed_gb_s"] += gb_s
+            else:
+                stats["invocations"] += invocations
+                stats["gb_s"] += gb_s
+                stats["rru"] += count * log.rru
+                stats["wru"] += count * log.wru
+                stats["records"] += count * inv.records
+            stats["ms_total"] += count * ms
     report.per_function = per_function
+    report.consumer_records = {f: s["records"] for f, s in per_function.items() if f in consumers}
+    report.consumer_batches_per_month = sum(s["invocations"] for f, s in per_function.items() if f in consumers)
 
     # cold starts: init duration (billed since 2025-08-01 for managed runtimes too)
-    cold_gbs = cold_gbs_fixed = cold_count = cold_count_fixed = 0.0
+    cold_gbs = {"ops": 0.0, "consumers": 0.0}
+    cold_gbs_fixed = cold_count = 0.0
     for function, stats in per_function.items():
         init_s = cold_ms.get(function, 0.0) / 1000 * max(1.0, LAMBDA_VCPU_MB / stats["memory"])
         n = stats["invocations"] * mix.cold_share_events
-        nf = stats["fixed_invocations"] * mix.cold_share_schedules
         cold_count += n
-        cold_count_fixed += nf
-        cold_gbs += n * init_s * stats["memory"] / 1024
-        cold_gbs_fixed += nf * init_s * stats["memory"] / 1024
-
-    invocations = sum(s["invocations"] for s in per_function.values())
-    fixed_invocations = sum(s["fixed_invocations"] for s in per_function.values())
-    gb_s = sum(s["gb_s"] for s in per_function.values())
-    fixed_gb_s = sum(s["fixed_gb_s"] for s in per_function.values())
-    # Each message consumed through an event source mapping: ReceiveMessage + DeleteMessageBatch
-    # (at this volume a batch holds one message).
-    sqs_requests = totals["sqs_sends"] * 3
-    storage_gb = storage_bytes_per_lead * mix.leads / 1024 ** 3
+        cold_gbs["consumers" if function in consumers else "ops"] += n * init_s * stats["memory"] / 1024
+        cold_gbs_fixed += stats["fixed_invocations"] * mix.cold_share_schedules * init_s * stats["memory"] / 1024
+        stats["cold_gb_s"] = n * init_s * stats["memory"] / 1024
 
     def usd(key: str, quantity: float) -> float:
         price = PRICES[key]
         return quantity / price.per * price.usd
 
+    for function, stats in per_function.items():  # what each function's own invocations cost (no storage)
+        stats["usd"] = (usd("lambda_requests", stats["invocations"])
+                        + usd("lambda_gbs", stats["gb_s"] + stats["cold_gb_s"])
+                        + usd("ddb_wru", stats["wru"]) + usd("ddb_rru", stats["rru"]))
+
+    def group(kind: str) -> dict[str, float]:
+        fns = [f for f in per_function if (f in consumers) == (kind == "consumers")]
+        return {"invocations": sum(per_function[f]["invocations"] for f in fns),
+                "gb_s": sum(per_function[f]["gb_s"] for f in fns)}
+
+    ops_t, cons_t = totals["ops"], totals["consumers"]
+    consumer_names = ", ".join(sorted(f.removesuffix("Function") for f in consumers)) or "none"
+    storage_gb = storage_bytes_per_lead * mix.leads / 1024 ** 3
     v = report.variable
-    v.append(Line("DynamoDB writes", totals["wru"], "WRU", usd("ddb_wru", totals["wru"]),
-                  f"incl. {totals['gsi_wru']:,.0f} WRU of index maintenance; transactions at 2 WRU per KB"))
-    v.append(Line("DynamoDB reads", totals["rru"], "RRU", usd("ddb_rru", totals["rru"]),
+    v.append(Line("DynamoDB writes: the operations", ops_t["wru"], "WRU", usd("ddb_wru", ops_t["wru"]),
+                  f"incl. {ops_t['gsi_wru']:,.0f} WRU of index maintenance; transactions at 2 WRU per KB; the "
+                  "outbox item is written in the change's own transaction"))
+    v.append(Line(f"DynamoDB writes: stream consumers ({consumer_names})", cons_t["wru"], "WRU",
+                  usd("ddb_wru", cons_t["wru"]), "funnel counters, checkpoints (batch = one operation's records)"))
+    v.append(Line("DynamoDB reads: the operations", ops_t["rru"], "RRU", usd("ddb_rru", ops_t["rru"]),
                   "strongly consistent 1 RRU / 4 KB, eventual 0.5"))
+    v.append(Line(f"DynamoDB reads: stream consumers ({consumer_names})", cons_t["rru"], "RRU",
+                  usd("ddb_rru", cons_t["rru"]), "checkpoint reads"))
     v.append(Line("DynamoDB storage (first month)", storage_gb, "GB-month", usd("ddb_storage", storage_gb),
                   f"{storage_bytes_per_lead / 1024:.1f} KB per lead incl. indexes and 100 B item overhead"))
     v.append(Line("DynamoDB point-in-time recovery", storage_gb, "GB-month", usd("ddb_pitr", storage_gb), ""))
-    v.append(Line("Lambda requests", invocations, "invocations", usd("lambda_requests", invocations), ""))
-    v.append(Line("Lambda duration", gb_s, "GB-s", usd("lambda_gbs", gb_s),
+    g_ops, g_cons = group("ops"), group("consumers")
+    v.append(Line("Lambda requests: the operations", g_ops["invocations"], "invocations",
+                  usd("lambda_requests", g_ops["invocations"]), "API, queue and due-lead invocations"))
+    v.append(Line(f"Lambda requests: stream consumers ({consumer_names})", g_cons["invocations"], "invocations",
+                  usd("lambda_requests", g_cons["invocations"]),
+                  "one batch per operation: " + ", ".join(f"{f.removesuffix('Function')} {n:,.0f} records"
+                                                          for f, n in sorted(report.consumer_records.items()))))
+    v.append(Line("Lambda duration: the operations", g_ops["gb_s"], "GB-s", usd("lambda_gbs", g_ops["gb_s"]),
                   "our CPU x (1769 MB / memory) + waiting for AWS (latency table)"))
-    v.append(Line("Lambda cold starts", cold_gbs, "GB-s", usd("lambda_gbs", cold_gbs),
+    v.append(Line(f"Lambda duration: stream consumers ({consumer_names})", g_cons["gb_s"], "GB-s",
+                  usd("lambda_gbs", g_cons["gb_s"]), "the same for their invocations"))
+    cold_total = cold_gbs["ops"] + cold_gbs["consumers"]
+    v.append(Line("Lambda cold starts", cold_total, "GB-s", usd("lambda_gbs", cold_total),
                   f"{cold_count:,.0f} cold starts x (import + first-invocation extra) x CPU factor"))
+    sends = ops_t["sqs_sends"] + cons_t["sqs_sends"]
+    messages = ops_t["sqs_messages"] + cons_t["sqs_messages"]
+    sqs_requests = sends + 2 * messages
     v.append(Line("SQS requests", sqs_requests, "requests", usd("sqs", sqs_requests),
-                  f"{totals['sqs_sends']:,.0f} messages x (send + receive + delete)"))
-    v.append(Line("SES mails", totals["ses"], "emails", usd("ses", totals["ses"]), "DOI + journey mails"))
-    v.append(Line("EventBridge events", totals["events"], "events", usd("events", totals["events"]),
-                  "domain events on the bus"))
-    v.append(Line("API Gateway HTTP API", totals["apigw"], "requests", usd("apigw_http", totals["apigw"]),
+                  f"{sends:,.0f} sends ({cons_t['sqs_sends']:,.0f} by the relay) + receive and delete of "
+                  f"{messages:,.0f} messages (one per batch at this volume)"))
+    ses = ops_t["ses"] + cons_t["ses"]
+    v.append(Line("SES mails", ses, "emails", usd("ses", ses), "DOI + journey mails (outside the goal)", ses=True))
+    events = ops_t["events"] + cons_t["events"]
+    v.append(Line("EventBridge events", events, "events", usd("events", events),
+                  f"domain events on the bus ({cons_t['events']:,.0f} relayed from the outbox)"))
+    v.append(Line("API Gateway HTTP API", ops_t["apigw"], "requests", usd("apigw_http", ops_t["apigw"]),
                   "forms + preflights, tracking, GraphQL"))
-    traced_invocations = sum(s["invocations"] for fid, s in per_function.items() if traced is None or fid in traced)
-    v.append(Line("X-Ray traces", traced_invocations, "traces", usd("xray", traced_invocations),
-                  "Tracing: Active; at this volume the sampler's 1/s reservoir keeps about every trace"))
-    log_gb = totals["log_bytes"] / 1024 ** 3
+    traced_invocations = sum(s["invocations"] for fid, s in per_function.items() if fid in traced)
+    traces = sampled_traces(traced_invocations, facts.sampling)
+    v.append(Line("X-Ray traces", traces, "traces", usd("xray", traces),
+                  f"{traced_invocations:,.0f} invocations of functions with Tracing: Active, sampled by "
+                  f"{_sampling_text(facts.sampling)}"))
+    log_gb = (ops_t["log_bytes"] + cons_t["log_bytes"]) / 1024 ** 3
     v.append(Line("CloudWatch Logs", log_gb, "GB", usd("logs", log_gb),
-                  "measured log + EMF output per invocation + 350 B platform lines"))
+                  f"measured log + EMF output per invocation + {PLATFORM_LOG_BYTES} B platform lines"))
 
+    fx = totals["fixed"]
     f = report.fixed
-    f.append(Line("DynamoDB reads of the sweeps", fixed["rru"], "RRU", usd("ddb_rru", fixed["rru"]),
+    f.append(Line("DynamoDB reads of the sweeps", fx["rru"], "RRU", usd("ddb_rru", fx["rru"]),
                   ", ".join(f"{name} x{runs:,.0f}" for name, runs in schedule_runs.items())))
+    fixed_invocations = sum(s["fixed_invocations"] for s in per_function.values())
+    fixed_gb_s = sum(s["fixed_gb_s"] for s in per_function.values())
     f.append(Line("Lambda requests of the sweeps", fixed_invocations, "invocations",
                   usd("lambda_requests", fixed_invocations), ""))
     f.append(Line("Lambda duration of the sweeps", fixed_gb_s + cold_gbs_fixed, "GB-s",
                   usd("lambda_gbs", fixed_gb_s + cold_gbs_fixed), "incl. occasional cold starts"))
-    traced_fixed = sum(s["fixed_invocations"] for fid, s in per_function.items() if traced is None or fid in traced)
-    f.append(Line("X-Ray traces of the sweeps", traced_fixed, "traces", usd("xray", traced_fixed),
-                  "scheduled functions use Tracing: PassThrough (no trace per run)" if not traced_fixed else ""))
-    fixed_log_gb = fixed["log_bytes"] / 1024 ** 3
+    traced_fixed = sum(s["fixed_invocations"] for fid, s in per_function.items() if fid in traced)
+    fixed_traces = sampled_traces(traced_fixed, facts.sampling)
+    f.append(Line("X-Ray traces of the sweeps", fixed_traces, "traces", usd("xray", fixed_traces),
+                  "scheduled functions use Tracing: PassThrough (no trace per run)" if not traced_fixed else
+                  f"sampled by {_sampling_text(facts.sampling)}"))
+    fixed_log_gb = fx["log_bytes"] / 1024 ** 3
     f.append(Line("CloudWatch Logs of the sweeps", fixed_log_gb, "GB", usd("logs", fixed_log_gb), ""))
-    idle_polls = 3 * 5 * 3 * MONTH_MINUTES  # 3 queues x 5 pollers x one 20 s long poll each
-    f.append(Line("SQS idle long polling (3 event source mappings)", idle_polls, "requests",
-                  usd("sqs", idle_polls), "assumed: 5 pollers per queue, 20 s long polls"))
+    polls = len(facts.sqs_mappings) * SQS_POLLERS * (60 / SQS_LONG_POLL_S) * MONTH_MINUTES
+    f.append(Line(f"SQS idle long polling ({len(facts.sqs_mappings)} SQS event source mappings)", polls, "requests",
+                  usd("sqs", polls),
+                  f"{', '.join(q for _, q in facts.sqs_mappings)}; assumed {SQS_POLLERS} pollers each, "
+                  f"{SQS_LONG_POLL_S} s long polls"))
+    f.append(Line(f"DynamoDB stream polling ({len(facts.stream_mappings)} stream event source mappings)", 0, "requests",
+                  0.0, ", ".join(f"{fn.removesuffix('Function')} on {table}" for fn, table, *_ in facts.stream_mappings)
+                  + ": GetRecords by Lambda is free"))
     app_metrics, cold_metric = app_metric_count(handlers)
     metric_count = app_metrics + cold_metric
     f.append(Line("CloudWatch custom metrics (EMF)", metric_count, "metrics", usd("metrics", metric_count),
                   f"{app_metrics} application metric names + ColdStart of {cold_metric} functions (from the source)"))
-    alarm_names = alarms if alarms is not None else ["DeadLetterAlarm"]
-    f.append(Line("CloudWatch alarms", len(alarm_names), "alarms", usd("alarms", len(alarm_names)),
-                  ", ".join(alarm_names) + " (one metric each; the alarm topic has no fixed cost)"))
+    f.append(Line("CloudWatch alarms", len(facts.alarms), "alarms", usd("alarms", len(facts.alarms)),
+                  ", ".join(facts.alarms) + " (from template.yaml; one metric each; the alarm topic has no fixed cost)"))
     return report
+
+
+def _sampling_text(s: Sampling) -> str:
+    return (f"rule `{s.rule}`: {s.reservoir_per_s:g}/s reservoir + {s.fixed_rate:.0%} of the rest "
+            f"({s.source}); requests spread evenly over the month")
+
+
+def _grouped(op) -> list[tuple[Any, int]]:
+    out: dict[str, list] = {}
+    for f in getattr(op, "follow_ups", []):
+        out.setdefault(f.function, []).append(f)
+    return [(v[0], len(v)) for v in out.values()]
 
 
 def _difference(one, none):

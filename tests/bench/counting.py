@@ -76,6 +76,21 @@ class RequestLog:
         return sum(1 for c in self.calls if c.service == service and (operation is None or c.operation == operation))
 
     @property
+    def sqs_messages(self) -> int:
+        """Messages sent (SendMessage: 1, SendMessageBatch: its entries)."""
+        return sum(c.items for c in self.calls if c.service == "sqs" and c.operation.startswith("SendMessage"))
+
+    @property
+    def sqs_sends(self) -> int:
+        """Send requests (what SQS bills for sending)."""
+        return sum(1 for c in self.calls if c.service == "sqs" and c.operation.startswith("SendMessage"))
+
+    @property
+    def events_put(self) -> int:
+        """Events put on a bus (EventBridge bills per event, not per PutEvents request)."""
+        return sum(c.items for c in self.calls if c.service == "events" and c.operation == "PutEvents")
+
+    @property
     def rru(self) -> float:
         return sum(c.rru for c in self.calls)
 
@@ -140,6 +155,8 @@ def _install() -> None:
         if service == "dynamodb":
             call.tables = _tables(operation_name, api_params)
             before = _Images.capture(self.meta.region_name, operation_name, api_params)
+        elif isinstance(api_params.get("Entries"), list):  # PutEvents, SendMessageBatch: billed per entry
+            call.items = len(api_params["Entries"])
         try:
             response = _original(self, operation_name, api_params)
         except Exception as exc:

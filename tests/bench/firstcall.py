@@ -76,12 +76,32 @@ def _child(spec_path: str) -> None:
 
 # ------------------------------------------------------------------------------ parent
 
-def _events(stack) -> dict[str, list[dict[str, Any]]]:
-    """Two events per function, from two different leads, prepared through the real handlers."""
+def _events(stack, endpoint: str) -> dict[str, list[dict[str, Any]]]:
+    """Two events per function, from two different leads, prepared through the real handlers.
+    The outbox stream's consumers get two records of their own, as their event source mappings
+    hand them over (the counters of those two are left for the child to add: a batch already
+    counted would be skipped)."""
     from functions.qualify import handler as qualify
     from functions.score import handler as score
+    from infra.streams import readers
     from tests.bench import harness
-    from tests.helpers import claims, http_event, sqs_event
+    from tests.helpers import claims, http_event, invoke_in_process, sqs_event
+
+    streamed: dict[str, list[dict[str, Any]]] = {}
+
+    def consume(function: str, event: dict[str, Any]) -> Any:
+        mine = streamed.setdefault(function, [])
+        records = event.get("Records") or []
+        if function == "CountersFunction" and len(mine) < 2:
+            taken = records[: 2 - len(mine)]
+            mine += [{"Records": [r]} for r in taken]
+            rest = records[len(taken):]
+            return invoke_in_process(stack, function, {"Records": rest}) if rest else {"batchItemFailures": []}
+        mine += [{"Records": [r]} for r in records[: max(0, 2 - len(mine))]]
+        return invoke_in_process(stack, function, event)
+
+    # the stream read through the emulator (settle() would create readers for the in-process endpoint)
+    stack.stream_readers = readers(stack, consume, endpoint_url=endpoint)
 
     def bodies(queue: str, n: int) -> list[str]:
         return [m["Body"] for m in harness.receive(stack, queue, max_messages=n)]
@@ -96,13 +116,15 @@ def _events(stack) -> dict[str, list[dict[str, Any]]]:
         harness.capture(harness.lead_body(i, tag="fc"))
     events["QualifyFunction"] = [sqs_event([b]) for b in bodies("IntakeQueue", 2)]
     ids = [harness.capture(harness.lead_body(i, tag="fc", quote=i == 7)) for i in (5, 6, 7, 8)]
-    harness.deliver(qualify, bodies("IntakeQueue", 4))
+    harness.deliver(qualify, bodies("IntakeQueue", 4))  # the verdicts
+    harness.deliver(qualify, bodies("IntakeQueue", 4))  # after the verdicts: the rescores
     rescores = bodies("EngagementQueue", 4)
     by_lead = {json.loads(b)["leadId"]: b for b in rescores}
     events["ScoreFunction"] = [sqs_event([by_lead[ids[0]]]), sqs_event([by_lead[ids[1]]])]
     harness.deliver(score, [by_lead[ids[2]], by_lead[ids[3]]])
     routing = bodies("RoutingQueue", 1)
     harness.capture(harness.lead_body(9, tag="fc", quote=True, consent=False))
+    harness.deliver(qualify, bodies("IntakeQueue", 1))
     harness.deliver(qualify, bodies("IntakeQueue", 1))
     harness.deliver(score, bodies("EngagementQueue", 1))
     routing += bodies("RoutingQueue", 1)
@@ -115,8 +137,27 @@ def _events(stack) -> dict[str, list[dict[str, Any]]]:
 
     events["TrackFunction"] = [http_event("POST", "/events", body={
         **site, "visitorId": f"visitor-{n:06d}", "occurredAt": datetime.now(UTC).isoformat()}) for n in (1, 2)]
-    for function in ("NurtureSweepFunction", "SlaSweepFunction", "IntakeSweepFunction", "TrainFunction"):
+    for function in ("NurtureSweepFunction", "SlaSweepFunction", "IntakeSweepFunction", "TrainFunction",
+                     "RetentionFunction"):
         events[function] = [scheduled, scheduled]
+    # two leads whose welcome mail is due: the nurture sweep queues them for the worker
+    from functions.nurture_sweep import handler as sweep
+    from tests.bench.operations import links, mails_to, track
+    from tests.helpers import LambdaContext
+
+    for i in (10, 11):
+        body = harness.lead_body(i, tag="fc")
+        harness.capture(body)
+        harness.deliver(qualify, bodies("IntakeQueue", 1))  # the verdict
+        harness.deliver(qualify, bodies("IntakeQueue", 1))  # after the verdict: the DOI mail
+        doi = next(m for m in mails_to(body["email"]) if "/consent/confirm" in m.html)
+        track("POST", next(u for u in links(doi) if "/consent/confirm" in u))
+    sweep(scheduled, LambdaContext())
+    events["NurtureWorkerFunction"] = [sqs_event([b]) for b in bodies("NurtureQueue", 2)]
+    harness.receive(stack, "IntakeQueue")  # settles the streams once more
+    for function in ("RelayFunction", "CountersFunction"):
+        if len(streamed.get(function, [])) == 2:
+            events[function] = streamed[function]
     return events
 
 
@@ -149,7 +190,7 @@ def run(progress: bool = True) -> list[FirstCall]:
 
         silence_function_logs()
         with redirect_stdout(SINK):
-            events = _events(stack)
+            events = _events(stack, endpoint)
         for logical_id, spec in sorted(wiring.functions.items()):
             result = FirstCall(logical_id)
             results.append(result)

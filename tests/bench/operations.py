@@ -1,5 +1,14 @@
 """AWS requests per operation: one lead walked through the funnel by the real handlers on
-in-process moto, each step counted on its own (see counting.py).
+in-process moto, each step counted on its own (see counting.py), with what it causes.
+
+A committed change writes its follow-ups to the OutboxTable in its own transaction; the outbox's
+stream then invokes CountersFunction (funnel counters) and RelayFunction (events on the bus, work
+messages to the intake/engagement/routing queues), as Lambda's event source mappings do. Right
+after each operation those consumers run on the records that operation wrote (infra/streams.py,
+the readers `settle()` uses), each invocation counted on its own and kept with the operation as
+its follow-ups. Reading the stream is the event source mapping's work (free on AWS) and happens
+outside the counted blocks. The work a relay sends (the second step of qualification, a rescore,
+a routing) is the next operation, counted on its own row.
 
 Every step is measured in two ways on fresh leads (and each twice, keeping the lower CPU):
 * warm: a warm Lambda container whose rule-set cache (services.config, 60 s) is filled;
@@ -31,6 +40,18 @@ from tests.bench.counting import RequestLog, counting, moto_cpu
 
 
 @dataclass
+class FollowUp:
+    """One invocation of a stream consumer on the outbox records of one operation."""
+
+    function: str  # CountersFunction or RelayFunction
+    records: int  # outbox records in the batch it was given
+    log: RequestLog
+    cpu_ours_s: float
+    cpu_moto_s: float
+    log_bytes: int
+
+
+@dataclass
 class OpResult:
     name: str
     function: str  # logical id of the Lambda function that runs it ("" for none)
@@ -40,6 +61,19 @@ class OpResult:
     log_bytes: int  # what the function printed (logs + EMF metrics)
     note: str = ""
     apigw: bool = False  # reached through API Gateway
+    follow_ups: list[FollowUp] = field(default_factory=list)  # stream consumer invocations it caused
+
+    def caused(self, function: str) -> list[FollowUp]:
+        return [f for f in self.follow_ups if f.function == function]
+
+    def caused_log(self) -> RequestLog:
+        """Its own requests and those of the stream consumers it invoked."""
+        return RequestLog([*self.log.calls, *(c for f in self.follow_ups for c in f.log.calls)])
+
+    def signature(self) -> tuple:
+        return (tuple(sorted(self.log.kinds().items())),
+                tuple(sorted((f.function, tuple(sorted(f.log.kinds().items())),
+                              f.log.count("sqs"), f.log.count("events")) for f in self.follow_ups)))
 
 
 @dataclass
@@ -87,17 +121,78 @@ def silence_function_logs() -> None:
     warnings.filterwarnings("ignore", message="There are unpublished metrics")
 
 
-class Recorder:
-    """Runs and records one operation. Recorded twice (two walks), an operation keeps its lower
-    CPU (the less disturbed run); its requests must be the same both times."""
+class Streams:
+    """The outbox stream's consumers, as Lambda's event source mappings run them. One set of
+    readers per stack, shared with `settle()` (tests/helpers.py), so a record is handed over once.
+    While `meter` is set, each consumer invocation is counted on its own and kept there."""
 
-    def __init__(self, into: dict[str, OpResult], cold_config: bool, notes: list[str] | None = None):
+    def __init__(self, stack) -> None:
+        from infra.streams import readers
+        from tests.helpers import invoke_in_process
+
+        self.stack = stack
+        self.meter: list[FollowUp] | None = None
+        self.profiler = None  # a cProfile.Profile to run while a consumer runs (pipeline.py)
+        stack.stream_readers = readers(stack, self._invoke)
+        self._invoke_in_process = invoke_in_process
+
+    def _invoke(self, function: str, event: dict) -> Any:
+        if self.meter is None:
+            return self._invoke_in_process(self.stack, function, event)
+        before_bytes = SINK.bytes
+        moto_before = moto_cpu()
+        started = time.process_time()
+        if self.profiler is not None:
+            self.profiler.enable()
+        try:
+            with counting() as log, redirect_stdout(SINK):
+                value = self._invoke_in_process(self.stack, function, event)
+        finally:
+            if self.profiler is not None:
+                self.profiler.disable()
+        cpu = time.process_time() - started
+        moto = moto_cpu() - moto_before
+        self.meter.append(FollowUp(function, len(event.get("Records") or []), log, cpu - moto, moto,
+                                   SINK.bytes - before_bytes))
+        return value
+
+    def settle(self) -> None:
+        """Hand every record written so far to its consumers, uncounted."""
+        from infra.streams import drain
+
+        drain(self.stack.stream_readers)
+
+    def follow_ups(self) -> list[FollowUp]:
+        """Run the consumers on what was written since the last settle, counting each invocation.
+        The stream reads (GetRecords) are the event source mapping's and made outside the counted
+        blocks: free on AWS. One batch per consumer holds all records of the operation (their
+        batching windows, 5 s and 1 s, collect them)."""
+        from infra.streams import drain
+
+        self.meter = []
+        try:
+            drain(self.stack.stream_readers)
+            return self.meter
+        finally:
+            self.meter = None
+
+
+class Recorder:
+    """Runs and records one operation and the stream consumer invocations it causes. Recorded twice
+    (two walks), an operation keeps its lower CPU (the less disturbed run); its requests must be
+    the same both times."""
+
+    def __init__(self, into: dict[str, OpResult], cold_config: bool, notes: list[str] | None = None,
+                 streams: Streams | None = None):
         self.into = into
         self.cold_config = cold_config
         self.notes = notes if notes is not None else []
+        self.streams = streams
 
     def __call__(self, name: str, function: str, action: Callable[[], Any], *, note: str = "",
                  apigw: bool = False) -> Any:
+        if self.streams is not None:
+            self.streams.settle()  # what earlier steps wrote is not this operation's
         if self.cold_config:
             from leadflow.services import config
 
@@ -110,10 +205,13 @@ class Recorder:
         cpu = time.process_time() - started
         moto = moto_cpu() - moto_before
         result = OpResult(name, function, log, cpu - moto, moto, SINK.bytes - before_bytes, note, apigw)
+        if self.streams is not None:
+            with redirect_stdout(SINK):
+                result.follow_ups = self.streams.follow_ups()
         earlier = self.into.get(name)
-        if earlier is not None and earlier.log.kinds() != log.kinds():
-            self.notes.append(f"{name}: different requests in two runs ({dict(earlier.log.kinds())} "
-                              f"vs {dict(log.kinds())})")
+        if earlier is not None and earlier.signature() != result.signature():
+            self.notes.append(f"{name}: different requests in two runs ({earlier.signature()} "
+                              f"vs {result.signature()})")
         if earlier is None or result.cpu_ours_s < earlier.cpu_ours_s:
             self.into[name] = result
         return value
@@ -199,8 +297,8 @@ def walk(stack, index: int, rec: Recorder, results: Results) -> None:
     from functions.route import handler as route
     from functions.score import handler as score
 
-    # not a decision maker and no quote request: stays a LEAD until the contact request below
-    body = {**harness.lead_body(index, consent=True, tag="ops"), "jobTitle": "Lagerleiter"}
+    # no manager and no quote request: stays a LEAD until the contact request below
+    body = {**harness.lead_body(index, consent=True, tag="ops"), "jobTitle": "Lagerist"}
     address = body["email"]
 
     rec("CORS preflight (OPTIONS /leads)", "CaptureFunction", harness.preflight, apigw=True)
@@ -209,7 +307,10 @@ def walk(stack, index: int, rec: Recorder, results: Results) -> None:
     sweep_nurture()
     drain_nurture(stack)
     intake = _one(stack, "IntakeQueue")
-    rec("qualify: plausible, email consent (DOI mail)", "QualifyFunction", lambda: harness.deliver(qualify, intake))
+    rec("qualify 1: plausible, email consent (verdict)", "QualifyFunction", lambda: harness.deliver(qualify, intake))
+    second = _one(stack, "IntakeQueue")  # the verdict's work, relayed
+    rec("qualify 2: after verdict, email consent (DOI mail)", "QualifyFunction",
+        lambda: harness.deliver(qualify, second))
     rescore = _one(stack, "EngagementQueue")
     rec("score: rescore after qualification", "ScoreFunction", lambda: harness.deliver(score, rescore))
     if lead_now(lead_id).stage != "LEAD":
@@ -286,16 +387,23 @@ def side_paths(stack, index: int, rec: Recorder, results: Results) -> None:
 
     harness.capture(harness.lead_body(index + 1, consent=False, tag="ops"))
     intake = _one(stack, "IntakeQueue")
-    rec("qualify: plausible, no consent", "QualifyFunction", lambda: harness.deliver(qualify, intake))
+    rec("qualify 1: plausible, no consent (verdict)", "QualifyFunction", lambda: harness.deliver(qualify, intake))
+    second = _one(stack, "IntakeQueue")
+    rec("qualify 2: after verdict, no consent", "QualifyFunction", lambda: harness.deliver(qualify, second))
     _one(stack, "EngagementQueue")  # its rescore: measured in walk()
 
-    harness.capture({**harness.JUNK, "email": f"test{index}@test.com"})
+    # its own phone: another walk's junk lead is no duplicate candidate (the same requests each time)
+    harness.capture({**harness.JUNK, "email": f"test{index}@test.com", "phone": f"1234{index:02d}"})
     intake = _one(stack, "IntakeQueue")
-    rec("qualify: implausible (disqualified)", "QualifyFunction", lambda: harness.deliver(qualify, intake))
+    rec("qualify 1: implausible (verdict)", "QualifyFunction", lambda: harness.deliver(qualify, intake))
+    second = _one(stack, "IntakeQueue")
+    rec("qualify 2: after verdict, implausible (disqualified)", "QualifyFunction",
+        lambda: harness.deliver(qualify, second))
 
     # two quote requests become MQLs at the rescore; one is rejected, one is lost
     ids = [harness.capture(harness.lead_body(index + k, consent=False, quote=True, tag="ops")) for k in (2, 3)]
     harness.deliver(qualify, _one(stack, "IntakeQueue"))
+    harness.deliver(qualify, _one(stack, "IntakeQueue"))  # the second steps
     harness.deliver(score, _one(stack, "EngagementQueue"))
     harness.deliver(route, _one(stack, "RoutingQueue"))
     leads = [lead_now(i) for i in ids]
@@ -344,15 +452,17 @@ def run(verbose: bool = True) -> Results:
         import functions.common  # noqa: F401  (the logger exists before it is silenced)
 
         silence_function_logs()
+        streams = Streams(stack)
         with redirect_stdout(SINK):  # what the functions print is counted, not shown
-            warm_up = Recorder({}, cold_config=False)
+            warm_up = Recorder({}, cold_config=False, streams=streams)
             walk(stack, 0, warm_up, results)  # imports, clients, caches: not recorded
             side_paths(stack, 10, warm_up, results)
             results.notes.clear()
             # each twice: CPU is the lower of two runs, the requests must agree; the warm runs
             # first, while the rule-set cache the warm-up filled is fresh
             for base, cold_config in ((100, False), (300, False), (200, True), (400, True)):
-                rec = Recorder(results.cold if cold_config else results.warm, cold_config, notes=results.notes)
+                rec = Recorder(results.cold if cold_config else results.warm, cold_config, notes=results.notes,
+                               streams=streams)
                 walk(stack, base, rec, results)
                 side_paths(stack, base + 10, rec, results)
                 funnel(rec, results)

@@ -1,5 +1,7 @@
-"""CPU per lead of the pipeline: capture -> qualify -> score -> route, by the real handlers on
-in-process moto, one SQS message per invocation (what a low-volume queue delivers).
+"""CPU per lead of the pipeline: capture -> qualify (verdict, then after the verdict) -> score ->
+route, and the outbox stream consumers each of them invokes (relay, counters), by the real handlers
+on in-process moto, one SQS message per invocation (what a low-volume queue delivers) and one
+stream batch per committed operation (what a low-volume stream delivers).
 
 Each lead is a distinct plausible contact who asks for a quote, so every lead becomes an
 MQL at its first score and is routed; every second lead gave email-marketing consent (its
@@ -29,11 +31,13 @@ from pathlib import Path
 
 from tests.bench import fastmoto, harness
 from tests.bench.counting import moto_cpu, pause_profiler_in_moto
-from tests.bench.operations import SINK, silence_function_logs
+from tests.bench.operations import SINK, Streams, silence_function_logs
 
-STEPS = ("capture", "qualify", "score", "route")
-FUNCTIONS = {"capture": "CaptureFunction", "qualify": "QualifyFunction", "score": "ScoreFunction",
-             "route": "RouteFunction"}
+STEPS = ("capture", "qualify", "qualify 2", "score", "route", "relay", "counters")
+FUNCTIONS = {"capture": "CaptureFunction", "qualify": "QualifyFunction", "qualify 2": "QualifyFunction",
+             "score": "ScoreFunction", "route": "RouteFunction", "relay": "RelayFunction",
+             "counters": "CountersFunction"}
+CONSUMERS = {"RelayFunction": "relay", "CountersFunction": "counters"}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -99,20 +103,42 @@ class _Timer:
             times.wall_s += time.perf_counter() - wall0
             times.samples_ms.append(1000 * (cpu - moto))
 
+    def follow_ups(self, streams) -> None:
+        """The stream consumers the last step's commit invoked, each timed as its own step."""
+        streams.profiler = self.profiler
+        wall0 = time.perf_counter()
+        try:
+            invoked = streams.follow_ups()
+        finally:
+            streams.profiler = None
+        for f in invoked:
+            times = self.steps[CONSUMERS[f.function]]
+            times.calls += 1
+            times.cpu_s += f.cpu_ours_s + f.cpu_moto_s
+            times.moto_s += f.cpu_moto_s
+            times.samples_ms.append(1000 * f.cpu_ours_s)
+        if invoked:  # the consumers' share of the wall time (stream reads included)
+            share = (time.perf_counter() - wall0) / len(invoked)
+            for f in invoked:
+                self.steps[CONSUMERS[f.function]].wall_s += share
 
-def _lead_through(stack, index: int, timer: _Timer) -> bool:
+
+def _lead_through(stack, index: int, timer: _Timer, streams) -> bool:
     from functions.qualify import handler as qualify
     from functions.route import handler as route
     from functions.score import handler as score
 
     body = harness.lead_body(index, consent=index % 2 == 0, quote=True, tag="p")
+    streams.settle()
     timer.run("capture", lambda: harness.capture(body))
-    for step, queue, handler in (("qualify", "IntakeQueue", qualify), ("score", "EngagementQueue", score),
-                                 ("route", "RoutingQueue", route)):
+    timer.follow_ups(streams)
+    for step, queue, handler in (("qualify", "IntakeQueue", qualify), ("qualify 2", "IntakeQueue", qualify),
+                                 ("score", "EngagementQueue", score), ("route", "RoutingQueue", route)):
         messages = harness.receive(stack, queue, max_messages=1)
         if not messages:
             return False
         timer.run(step, lambda h=handler, m=messages: harness.deliver(h, [x["Body"] for x in m]))
+        timer.follow_ups(streams)
     return True
 
 
@@ -126,14 +152,15 @@ def run(leads: int = 300, profiled: int = 60, progress: bool = True) -> Pipeline
         import functions.common  # noqa: F401
 
         silence_function_logs()
+        streams = Streams(stack)
         with redirect_stdout(SINK):
             scratch: dict[str, StepTimes] = defaultdict(StepTimes)
             for i in range(5):  # imports, clients, rule caches: not measured
-                _lead_through(stack, 1195 + i, _Timer(scratch))
+                _lead_through(stack, 1195 + i, _Timer(scratch), streams)
             steps: dict[str, StepTimes] = {s: StepTimes() for s in STEPS}
             timer = _Timer(steps)
             for i in range(leads):
-                result.routed += _lead_through(stack, i, timer)
+                result.routed += _lead_through(stack, i, timer, streams)
                 if progress and (i + 1) % 50 == 0:
                     print(f"  pipeline: {i + 1}/{leads} leads", file=sys.stderr, flush=True)
             result.steps = steps
@@ -145,7 +172,7 @@ def run(leads: int = 300, profiled: int = 60, progress: bool = True) -> Pipeline
                 try:
                     ptimer = _Timer(defaultdict(StepTimes), profiler)
                     for i in range(profiled):
-                        _lead_through(stack, leads + i, ptimer)
+                        _lead_through(stack, leads + i, ptimer, streams)
                 finally:
                     pause_profiler_in_moto(None)
                 result.profiled_leads = profiled

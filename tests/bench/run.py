@@ -75,8 +75,29 @@ def qty(value: float) -> str:
 
 # ------------------------------------------------------------------------------ sections
 
+def _follow(op, function: str) -> str:
+    """What an operation's outbox records made one stream consumer do (its invocations)."""
+    invoked = op.caused(function)
+    if not invoked:
+        return ""
+    parts = []
+    ddb = sum(f.log.dynamodb for f in invoked)
+    if ddb:
+        wru = sum(f.log.wru for f in invoked)
+        parts.append(f"{ddb} DDB, {wru:g} WRU")
+    sqs = sum(f.log.sqs_messages for f in invoked)
+    if sqs:
+        parts.append(f"SQS {sqs}")
+    events = sum(f.log.events_put for f in invoked)
+    if events:
+        parts.append(f"EvB {events}")
+    cpu = sum(f.cpu_ours_s for f in invoked) * 1000
+    calls = f"{len(invoked)}× " if len(invoked) > 1 else ""
+    return calls + (", ".join(parts) or "nothing") + f"; {cpu:.1f} ms"
+
+
 def section_requests(ops) -> list[str]:
-    lines = ["## 1. AWS requests per operation", "",
+    lines = ["## 1. AWS requests per operation, and what each causes", "",
              "Each operation on fresh leads (twice; the requests must agree), by the real handler with the",
              "events AWS delivers, on in-process moto provisioned from template.yaml. **DynamoDB** counts",
              "requests in a warm container",
@@ -86,19 +107,37 @@ def section_requests(ops) -> list[str]:
              "**RRU/WRU** are the request units DynamoDB on-demand bills (size-based; transactional writes 2x",
              "per KB; **idx** = WRU of global-secondary-index maintenance, included in WRU). **CPU** is our",
              "code + libraries on this machine (moto excluded), the lower of two runs; **CPU cfg** the same after the",
-             "rule-set cache expired (re-reading and re-parsing the shipped YAML rule sets).", ""]
+             "rule-set cache expired (re-reading and re-parsing the shipped YAML rule sets).", "",
+             "**What it causes.** No operation sends its events or work itself: each committed change writes",
+             "its follow-ups to the OutboxTable in its own transaction (`Outbox` in *kinds*), and the outbox's",
+             "DynamoDB stream invokes two consumers through Lambda event source mappings. Right after each",
+             "operation they run on the records it wrote, one batch each (at 10,000 leads a month a batching",
+             "window holds the records of one operation; section 4), and their invocations are counted as the",
+             "operation's: **→ Relay** (RelayFunction: SQS work messages to the intake/engagement/routing queues",
+             "and EventBridge events) and **→ Counters** (CountersFunction: the funnel counters, one write per",
+             "counter key per batch plus its checkpoint), each with its CPU. Reading the stream (GetRecords) is",
+             "the event source mapping's work, free on AWS and not counted; each consumer *invocation* is billed",
+             "(section 4). **caused** = the operation's Lambda invocations, DynamoDB requests and WRU including",
+             "its consumers. The work a relay sends is the next row: qualification is two invocations of",
+             "QualifyFunction (**qualify 1**: the verdict, committed with the message for **qualify 2**: after",
+             "the verdict, the consent ledger, the DOI mail, the journey, the rescore request), and a score that",
+             "makes an MQL is followed by its routing.", ""]
     rows = []
     for name, op in ops.warm.items():
         s = op.log.summary()
         cold = ops.cold.get(name)
         extra = (cold.log.dynamodb - op.log.dynamodb) if cold else 0
         kinds = ", ".join(f"{k}×{n}" if n > 1 else k for k, n in s["kinds"].items()) or "–"
+        caused = op.caused_log()
         rows.append([name, op.function.removesuffix("Function"), str(s["dynamodb"]), f"+{extra}" if extra else "",
                      kinds, f"{s['rru']:g}", f"{s['wru']:g}", f"{s['gsi_wru']:g}" if s["gsi_wru"] else "",
-                     str(s["sqs"] or ""), str(s["ses"] or ""), str(s["events"] or ""),
-                     f"{op.cpu_ours_s * 1000:.1f}", f"{cold.cpu_ours_s * 1000:.1f}" if cold else ""])
+                     str(op.log.sqs_messages or ""), str(s["ses"] or ""), str(op.log.events_put or ""),
+                     f"{op.cpu_ours_s * 1000:.1f}", f"{cold.cpu_ours_s * 1000:.1f}" if cold else "",
+                     _follow(op, "RelayFunction"), _follow(op, "CountersFunction"),
+                     f"{1 + len(op.follow_ups)} / {caused.dynamodb} / {caused.wru:g}"])
     lines += table(["operation", "function", "DynamoDB", "+cfg", "kinds", "RRU", "WRU", "idx", "SQS", "SES",
-                    "EvB", "CPU ms", "CPU ms cfg"], rows, "llrrlrrrrrrrr")
+                    "EvB", "CPU ms", "CPU ms cfg", "→ Relay", "→ Counters", "caused: invocations / DDB / WRU"],
+                   rows, "llrrlrrrrrrrrllr")
     one, none = ops.warm.get("nurture sweep: 1 due lead (queued)"), ops.warm.get("nurture sweep: nothing due")
     worker = ops.warm.get("nurture worker: 1 lead (welcome email)")
     if one and none and worker:
@@ -159,10 +198,12 @@ BORING = {"encodings", "stringprep", "mmap", "pickle", "runpy", "concurrent", "m
 
 
 def section_pipeline(p) -> list[str]:
-    lines = ["## 3. CPU per lead: capture → qualify → score → route", "",
+    lines = ["## 3. CPU per lead: capture → qualify → score → route, and the stream consumers", "",
              f"{p.leads} distinct plausible leads (each asks for a quote, so each becomes an MQL at its first score",
-             "and is routed; every second one gave email consent, so its qualification renders and sends the",
-             "double opt-in mail), one SQS message per invocation. `time.process_time()` around each handler;",
+             "and is routed; every second one gave email consent, so the second step of its qualification renders",
+             "and sends the double opt-in mail), one SQS message per invocation; after each step the outbox stream's",
+             "consumers (relay, counters) run on the records it wrote, one batch each, timed as steps of their own",
+             "(their wall time includes reading the stream). `time.process_time()` around each handler;",
              "moto's share is measured inside moto's request handling and taken out. **ours** is what a Lambda",
              "would spend on CPU (our code, the libraries, botocore building, signing and parsing requests);",
              "not included: TLS and sockets of real HTTPS calls, and waiting for AWS.", ""]
@@ -173,7 +214,8 @@ def section_pipeline(p) -> list[str]:
                      f"{1000 * s.moto_s / n:.1f}", f"{1000 * s.wall_s / n:.1f}"])
     total_ours = p.ours_ms_per_lead()
     rows.append(["**per lead**", str(p.leads), f"**{total_ours:.1f}**",
-                 f"{sum(s.median_ms for s in p.steps.values()):.1f}", f"{p.moto_ms_per_lead():.1f}",
+                 f"{sum(s.median_ms * s.calls for s in p.steps.values()) / max(1, p.leads):.1f}",
+                 f"{p.moto_ms_per_lead():.1f}",
                  f"{1000 * sum(s.wall_s for s in p.steps.values()) / p.leads:.1f}"])
     lines += table(["step", "invocations", "ours ms (mean)", "ours ms (median)", "moto ms (excluded)",
                     "wall ms (in-process)"], rows)
@@ -190,54 +232,106 @@ def section_pipeline(p) -> list[str]:
     return [*lines, ""]
 
 
+def _goal(usd: float, goal: float) -> str:
+    return f"goal ≤ {money(goal)}: " + ("**met**" if usd <= goal else f"**missed** by {money(usd - goal)}")
+
+
+def _biggest(lines) -> str:
+    return ", ".join(f"{line.component} {money(line.usd)}" for line in lines)
+
+
 def section_cost(report, prices, latency, storage, stored_leads) -> list[str]:
-    from tests.bench.cost import PLATFORM_LOG_BYTES
+    from tests.bench.cost import (
+        FIXED_GOAL_USD,
+        MONTH_SECONDS,
+        PLATFORM_LOG_BYTES,
+        SQS_LONG_POLL_S,
+        SQS_POLLERS,
+        VARIABLE_GOAL_USD,
+    )
 
     mix = report.mix
+    facts = report.facts
+    variable = report.variable_usd_without_ses
     lines = ["## 4. AWS cost of 10,000 leads through the funnel (eu-central-1)", "",
-             "From the measured requests and request units of each operation (the column after the rule-set cache",
-             "expired: at this volume invocations are minutes apart), the measured CPU, import times and stored",
-             "bytes, and these assumptions. No free tier is subtracted.", "", "**Funnel mix (per month):**", ""]
+             "From the measured requests and request units of each operation and of the stream consumer",
+             "invocations it causes (section 1, the column after the rule-set cache expired: at this volume",
+             "invocations are minutes apart), the measured CPU, import times and stored bytes, what template.yaml",
+             "declares (memory, schedules, tracing, event source mappings, alarms, X-Ray sampling) and these",
+             "assumptions. No free tier is subtracted.", "",
+             f"- **Variable, SES excluded: {money(variable)} per {mix.leads:,} leads** ({_goal(variable, VARIABLE_GOAL_USD)}, "
+             "issue 12 point 9). Biggest: " + _biggest(report.biggest(report.variable)) + ".",
+             f"- **Fixed: {money(report.fixed_usd)} per month** ({_goal(report.fixed_usd, FIXED_GOAL_USD)}, issue 11 "
+             "point 10). Biggest: " + _biggest(report.biggest(report.fixed)) + ".", "",
+             "**Funnel mix (per month):**", ""]
     lines += table(["parameter", "value", "meaning"], [[k, f"{v:g}", note] for k, v, note in mix.describe()], "lrl")
-    lines += ["", "**Volumes:**", ""]
-    lines += table(["operation", "per month", "function"],
-                   [[v.operation, qty(v.per_month), v.function.removesuffix("Function")] for v in report.volumes],
-                   "lrl")
-    lines += ["", "**Cost caused by the 10,000 leads:**", ""]
+    windows = "; ".join(
+        f"{fn.removesuffix('Function')}: {report.consumer_records.get(fn, 0):,.0f} records a month "
+        f"({report.consumer_records.get(fn, 0) / MONTH_SECONDS:.3f}/s), batches of up to {size:,} in a {window:g} s "
+        f"window, in which ≈ {report.consumer_records.get(fn, 0) / MONTH_SECONDS * window:.2f} further records arrive"
+        for fn, _table, size, window in facts.stream_mappings)
+    lines += ["", "**Volumes** (each operation with the stream consumer invocations it causes):", ""]
+    lines += table(["operation", "per month", "function", "causes"],
+                   [[v.operation, qty(v.per_month), v.function.removesuffix("Function"), v.follow_ups or "–"]
+                    for v in report.volumes], "lrll")
+    lines += ["", f"**Stream batches** (the assumed batch size). The outbox stream's consumers get (on average) "
+                  f"{windows}. So a batch holds the "
+                  "records of one operation, as measured in section 1: each counter key of an operation is one write. "
+                  "This is the upper bound; when leads come in bursts, batches hold more records and keys they share "
+                  "are written once per batch (the hot-items section runs batches of 1,000).", "",
+              "**Cost caused by the 10,000 leads:**", ""]
     rows = [[line.component, qty(line.quantity), line.unit, money(line.usd), line.note] for line in report.variable]
-    rows.append(["**total**", "", "", f"**{money(report.variable_usd)}**",
-                 f"{money(report.variable_usd / mix.leads * 1000)} per 1,000 leads"])
+    rows.append(["**total, SES excluded**", "", "", f"**{money(variable)}**",
+                 f"{money(variable / mix.leads * 1000)} per 1,000 leads; {_goal(variable, VARIABLE_GOAL_USD)}"])
+    rows.append(["total with SES", "", "", money(report.variable_usd), ""])
     lines += table(["component", "quantity", "unit", "USD", "note"], rows, "lrlrl")
-    lines += ["", "**Fixed per month, whatever the number of leads (schedules, polling, metrics):**", ""]
+    lines += ["", "**Fixed per month, whatever the number of leads (schedules, polling, metrics, alarms):**", ""]
     rows = [[line.component, qty(line.quantity), line.unit, money(line.usd), line.note] for line in report.fixed]
-    rows.append(["**total**", "", "", f"**{money(report.fixed_usd)}**", ""])
+    rows.append(["**total**", "", "", f"**{money(report.fixed_usd)}**", _goal(report.fixed_usd, FIXED_GOAL_USD)])
     lines += table(["component", "quantity", "unit", "USD", "note"], rows, "lrlrl")
     total = report.variable_usd + report.fixed_usd
-    lines += ["", f"**A month with 10,000 leads: {money(total)}** ({money(report.variable_usd)} for the leads + "
-                  f"{money(report.fixed_usd)} fixed)."]
+    lines += ["", f"**A month with 10,000 leads: {money(total)}** ({money(report.variable_usd)} for the leads, "
+                  f"of which SES {money(report.variable_usd - variable)}, + {money(report.fixed_usd)} fixed)."]
     if report.skipped:
         lines += ["", "Not in the totals: " + "; ".join(report.skipped) + "."]
-    lines += ["", "**Lambda per function** (invocations and GB-s for the leads; scheduled runs in parentheses):", ""]
+    lines += ["", "**Lambda per function** (for the leads; scheduled runs in parentheses; **USD** = its requests,",
+              "duration, cold starts and the DynamoDB units its invocations use):", ""]
     rows = []
-    for fn, s in sorted(report.per_function.items()):
-        calls = s["invocations"] + s["fixed_invocations"]
-        avg = s["ms_total"] / calls if calls else 0
-        rows.append([fn.removesuffix("Function"), str(int(s["memory"])), qty(s["invocations"]),
-                     f"({qty(s['fixed_invocations'])})" if s["fixed_invocations"] else "", f"{avg:.0f}",
-                     qty(s["gb_s"] + s["fixed_gb_s"])])
-    lines += table(["function", "MB", "invocations", "(scheduled)", "avg billed ms", "GB-s"], rows)
-    lines += ["", "**Stored per lead** (tables + index entries, 100 B overhead per item):", ""]
+    for fn, st in sorted(report.per_function.items(), key=lambda kv: -kv[1].get("usd", 0.0)):
+        calls = st["invocations"] + st["fixed_invocations"]
+        avg = st["ms_total"] / calls if calls else 0
+        rows.append([fn.removesuffix("Function"), str(int(st["memory"])), qty(st["invocations"]),
+                     f"({qty(st['fixed_invocations'])})" if st["fixed_invocations"] else "", f"{avg:.0f}",
+                     qty(st["gb_s"] + st["fixed_gb_s"]), qty(st["wru"]), qty(st["rru"]), money(st.get("usd", 0.0))])
+    lines += table(["function", "MB", "invocations", "(scheduled)", "avg billed ms", "GB-s", "WRU", "RRU", "USD"],
+                   rows)
+    lines += ["", "**Stored per lead** (tables + index entries, 100 B overhead per item; outbox items expire after",
+              "3 days and checkpoints after theirs, so they are counted here though they do not stay):", ""]
     rows = [[t, str(n), f"{b / max(1, stored_leads) / 1024:.2f}"] for t, (n, b) in sorted(storage.items()) if n]
     lines += table(["table", "items", "KB per lead"], rows)
     lines += ["", "**Prices used:**", ""]
     lines += table(["key", "USD", "per", "what"],
                    [[k, f"{p.usd:g}", f"{p.per:,.0f} {p.unit}", p.source] for k, p in prices.items()], "lrll")
+    s = facts.sampling
     lines += ["", "**Other assumptions:** Lambda CPU = 1,769 MB per vCPU, so a 512 MB function runs CPU-bound code",
               f"{1769 / 512:.2f}x slower than one core of this machine (same speed per core assumed); the same",
               "factor for a cold start = median import time + the first invocation's extra CPU (the init phase is",
               "billed since 2025-08-01). Waiting for AWS per request (ms): "
-              + ", ".join(f"{s}:{o} {v:g}" for (s, o), v in latency.items())
-              + "; TransactWriteItems + 0.5 ms per item. Every SQS message costs a send, a receive and a delete.",
+              + ", ".join(f"{s_}:{o} {v:g}" for (s_, o), v in latency.items())
+              + "; TransactWriteItems + 0.5 ms per item. Every SQS message costs a send (a SendMessageBatch one",
+              "request for up to 10), a receive and a delete (one message per batch at this volume). Lambda's",
+              f"idle pollers: {SQS_POLLERS} long polls of {SQS_LONG_POLL_S} s per SQS event source mapping, all the "
+              f"time ({len(facts.sqs_mappings)} mappings in template.yaml: "
+              + ", ".join(f"{fn.removesuffix('Function')} on {q}" for fn, q in facts.sqs_mappings) + "). "
+              f"Stream event source mappings ({len(facts.stream_mappings)}) poll the stream for free; their "
+              "invocations and duration are billed like any other. **X-Ray:** "
+              f"rule `{s.rule}` ({s.source}): the first {s.reservoir_per_s:g} request(s) each second, then "
+              f"{s.fixed_rate:.0%} of the rest, requests spread evenly over the month (the most traces; bursts "
+              "give fewer); only functions with `Tracing: Active` start traces (the HTTP API has no X-Ray);",
+              "recorded traces are billed, retrieval and scans are not included. To verify on AWS: Lambda documents",
+              "that an Active function without an upstream trace header samples \"at a fixed rate\" (1/s + 5 %), and",
+              "X-Ray's list of services that apply sampling rules does not name Lambda, so a sampling rule in the",
+              "template may not lower what Lambda itself records.",
               f"Logs: the bytes each invocation printed here (Powertools logger at INFO and EMF metrics) + "
               f"{PLATFORM_LOG_BYTES} B of platform lines.", ""]
     return lines
@@ -294,9 +388,17 @@ def observations(ops, pipeline_result) -> list[str]:
     if big:
         sizes = sorted({c.items for c in big.values()})
         wru = sorted({c.wru for c in big.values()})
-        out.append(f"Every stage change is one transaction of {sizes[0]}–{sizes[-1]} items "
-                   f"({wru[0]:g}–{wru[-1]:g} WRU), almost all of them funnel counter items (MetricsTable): "
-                   + ", ".join(big) + ".")
+        out.append(f"A transaction of {sizes[0]}–{sizes[-1]} items ({wru[0]:g}–{wru[-1]:g} WRU) in the "
+                   "operation itself: " + ", ".join(big) + ".")
+    counted = {name: op.caused("CountersFunction") for name, op in ops.warm.items() if op.caused("CountersFunction")}
+    if counted:
+        wru = sorted({sum(f.log.wru for f in fs) for fs in counted.values()})
+        own = sorted({op.log.wru for name, op in ops.warm.items() if name in counted})
+        out.append(f"The counters consumer writes {wru[0]:g}–{wru[-1]:g} WRU for one operation's records (its counter "
+                   f"keys, transactional, and the checkpoint) against {own[0]:g}–{own[-1]:g} WRU of the operation "
+                   f"itself, for {len(counted)} operations (capture and the stage changes): with batches of one "
+                   "operation's records, most of a lead's write units. Records of several operations in one batch "
+                   "write a shared counter key once (not measured here at this volume).")
     multi = [name for name, op in ops.warm.items()
              if sum(1 for c in op.log.calls if c.operation == "TransactWriteItems") >= 2]
     if multi:
@@ -337,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # "unpublished metrics" of its own
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     timings = {}
     print("1/6 requests per operation ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
@@ -379,17 +482,11 @@ def main(argv: list[str] | None = None) -> int:
     from infra.template import load_wiring
 
     wiring = load_wiring(parameters={"Stage": "prod"})
-    memory = {fid: int(wiring.resources[fid]["Properties"].get("MemorySize", 128)) for fid in wiring.functions}
     extra = {f.function: f.extra_ms for f in first if not f.error}
-    schedules = cost.schedule_counts([(s.function, s.expression) for s in wiring.schedules])
-    report = cost.estimate(ops.cold, memory=memory, schedules=schedules,
+    report = cost.estimate(ops.cold, facts=cost.template_facts(wiring),
                            cold_ms={c.function: c.median_ms + extra.get(c.function, 0.0) for c in cold if not c.error},
                            storage_bytes_per_lead=pipe.storage_bytes_per_lead,
-                           handlers=[spec.handler for spec in wiring.functions.values()],
-                           traced={fid for fid in wiring.functions
-                                   if wiring.resources[fid]["Properties"].get("TracingConfig", {}).get("Mode")
-                                   == "Active"},
-                           alarms=sorted(wiring.resources_of_type("AWS::CloudWatch::Alarm")))
+                           handlers=[spec.handler for spec in wiring.functions.values()])
     elapsed = time.perf_counter() - started
 
     info = machine()
@@ -399,7 +496,9 @@ def main(argv: list[str] | None = None) -> int:
              f"- command: `{command}` (what `make bench` runs, from the repository root, in `.venv`)",
              f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, took {elapsed:.0f} s "
              f"({', '.join(f'{k} {v:.0f} s' for k, v in timings.items())})",
-             f"- machine: {info['cores']} cores ({info['cpu']}), {info['os']}, Python {info['python']}",
+             f"- machine: {info['cores']} cores ({info['cpu']}), {info['os']}, Python {info['python']}; load average "
+             f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (a shared machine inflates wall "
+             "times, so the import times and the cold-start cost)",
              f"- packages: {info['packages']}", ""]
     headline = _headline(ops, cold, first, pipe, report, vol)
     headline.append(f"- GraphQL page of {page.leads} leads: {page.console_requests} DynamoDB requests with history and "
@@ -427,6 +526,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _caused(ops, name: str) -> str:
+    op = ops.warm.get(name)
+    if op is None:
+        return "–"
+    parts = [f"{f.function.removesuffix('Function')} {f.log.dynamodb} DynamoDB requests, {f.log.wru:g} WRU"
+             if f.log.dynamodb else f"{f.function.removesuffix('Function')} "
+             f"{f.log.sqs_messages + f.log.events_put} message(s)" for f in op.follow_ups]
+    return "; ".join(parts) or "none"
+
+
 def _headline(ops, cold, first, pipe, report, vol=None) -> list[str]:
     def ddb(name: str) -> str:
         op = ops.warm.get(name)
@@ -437,24 +546,31 @@ def _headline(ops, cold, first, pipe, report, vol=None) -> list[str]:
     slowest = max(ok, key=lambda c: c.median_ms) if ok else None
     firsts = [f for f in first if not f.error]
     heaviest_first = max(firsts, key=lambda f: f.extra_ms) if firsts else None
-    total = report.variable_usd + report.fixed_usd
-    per_1000 = report.variable_usd / report.mix.leads * 1000
+    from tests.bench.cost import FIXED_GOAL_USD, VARIABLE_GOAL_USD
+
+    variable = report.variable_usd_without_ses
     return [
         f"- DynamoDB requests: capture {ddb('capture (POST /leads)')}, "
-        f"qualify {ddb('qualify: plausible, email consent (DOI mail)')}, "
+        f"qualify {ddb('qualify 1: plausible, email consent (verdict)')} + "
+        f"{ddb('qualify 2: after verdict, email consent (DOI mail)')} (verdict + after the verdict), "
         f"score {ddb('score: one engagement event (no stage change)')} "
         f"(MQL-making {ddb('score: event that makes the lead an MQL')}), "
         f"route {ddb('route: assign an MQL to a rep')}, each sales action {ddb('sales: acceptLead (MQL->SAL)')}, "
         f"lead(id) with history {ddb('GraphQL lead(id) with history')}, "
-        f"empty nurture sweep {ddb('nurture sweep: nothing due')}.",
+        f"empty nurture sweep {ddb('nurture sweep: nothing due')}; plus the stream consumers each change "
+        f"invokes (a stage change: {_caused(ops, 'sales: acceptLead (MQL->SAL)')}).",
         f"- Cold-start import: median {med:.0f} ms across functions"
         + (f", slowest {slowest.function} {slowest.median_ms:.0f} ms" if slowest else "")
         + (f"; the first invocation adds up to {heaviest_first.extra_ms:.0f} ms CPU ({heaviest_first.function})."
            if heaviest_first else "."),
-        f"- CPU per lead (capture+qualify+score+route, our code + libraries, moto excluded): "
+        f"- CPU per lead (capture + two qualify steps + score + route + the stream consumers they invoke, our "
+        f"code + libraries, moto excluded): "
         f"**{pipe.ours_ms_per_lead():.1f} ms** on this machine.",
-        f"- AWS cost of a month with 10,000 leads: **{money(total)}** ({money(report.variable_usd)} caused by the "
-        f"leads, {money(per_1000)} per 1,000; {money(report.fixed_usd)} fixed).",
+        f"- Variable AWS cost per {report.mix.leads:,} leads, SES excluded: **{money(variable)}** "
+        f"({_goal(variable, VARIABLE_GOAL_USD)}); biggest: {_biggest(report.biggest(report.variable))}. "
+        f"SES adds {money(report.variable_usd - variable)}.",
+        f"- Fixed AWS cost per month: **{money(report.fixed_usd)}** ({_goal(report.fixed_usd, FIXED_GOAL_USD)}); "
+        f"biggest: {_biggest(report.biggest(report.fixed))}.",
     ] + ([
         f"- Local stack with {vol.stored_leads:,} stored leads vs empty: capture **{vol.median('full', 'capture'):.0f} ms** "
         f"vs {vol.median('empty', 'capture'):.0f} ms ({vol.ratio('capture'):.2f}x), lead(id) "
