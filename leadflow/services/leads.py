@@ -5,6 +5,7 @@ from __future__ import annotations
 from leadflow.domain.access import LeadScope, Principal, Role, can_see_lead, in_scope
 from leadflow.domain.errors import Forbidden, no_such_lead
 from leadflow.domain.lifecycle import Stage
+from leadflow.store import lead_lists
 from leadflow.store import leads as repo
 from leadflow.store.models import HistoryModel, LeadModel
 
@@ -77,8 +78,8 @@ def leads_in_stage(principal: Principal, stage: Stage, first: int, after: str | 
     if not 1 <= first <= MAX_PAGE:
         raise Forbidden(f"first must be between 1 and {MAX_PAGE}", field="first")
     if principal.role is Role.SALES_MANAGER:  # other teams' leads are not theirs to see
-        return visible_page(principal, repo.stage_pages(stage.value, after, page_size=first), first, "by_stage")
-    return repo.leads_in_stage(stage.value, first, after)
+        return visible_page(principal, lead_lists.stage_pages(stage.value, after, page_size=first), first, "by_stage")
+    return lead_lists.leads_in_stage(stage.value, first, after)
 
 
 # ------------------------------------------------ nested lists of many leads (the API's loaders)
