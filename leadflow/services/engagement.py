@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadflow.adapters import clock
 from leadflow.domain import followups
@@ -17,7 +17,9 @@ from leadflow.services import erasure
 from leadflow.services.rulesets import active_rules
 from leadflow.store import leads as repo
 from leadflow.store import nurture as store
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 TRACKING = "tracking"
 

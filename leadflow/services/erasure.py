@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
 from leadflow.store import leads as repo
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 
 class Erased(Exception):

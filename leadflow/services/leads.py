@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from leadflow.domain.access import LeadScope, Principal, Role, can_see_lead, in_scope
 from leadflow.domain.errors import Forbidden, no_such_lead
 from leadflow.domain.lifecycle import Stage
 from leadflow.store import lead_lists
 from leadflow.store import leads as repo
-from leadflow.store.models import HistoryModel, LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import HistoryModel, LeadModel
 
 MAX_PAGE = 100
 # A filtered list (a manager's view of a stage) reads at most this many items per page: a page

@@ -4,7 +4,7 @@ while the anonymous funnel counters stay right (they never held personal data)."
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadflow.adapters import clock
 from leadflow.adapters.keys import hash_key
@@ -16,7 +16,9 @@ from leadflow.services import erasure, lifecycle
 from leadflow.services.qualify import contact_keys
 from leadflow.store import directory, lead_lists, nurture
 from leadflow.store import leads as repo
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 # Every attribute of a lead item that says something about the person.
 PERSONAL_FIELDS = (

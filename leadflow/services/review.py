@@ -3,7 +3,7 @@ corrects typos, and releases or rejects the lead. Every decision is in the histo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -24,7 +24,9 @@ from leadflow.services.rescore import rescore_follow_up
 from leadflow.services.rulesets import active_rules
 from leadflow.store import lead_lists
 from leadflow.store import leads as repo
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 REVIEWERS = (Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 CORRECTABLE = {"firstName": "first_name", "lastName": "last_name", "email": "email", "phone": "phone",

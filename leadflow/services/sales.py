@@ -5,6 +5,7 @@ MQL -> SAL -> SQL -> OPPORTUNITY -> CUSTOMER / LOST."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from leadflow.adapters import clock
 from leadflow.domain.access import Principal, Role
@@ -16,7 +17,9 @@ from leadflow.services import lifecycle
 from leadflow.services.leads import may_act_on
 from leadflow.store import lead_lists
 from leadflow.store import leads as repo
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 SALES = (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
 MANAGERS = (Role.SALES_MANAGER, Role.ADMIN)
