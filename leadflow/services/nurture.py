@@ -36,9 +36,8 @@ from leadflow.domain.consent import (
     verify_token,
 )
 from leadflow.domain.errors import ConcurrentUpdate, IllegalTransition
+from leadflow.domain.journey_config import Channel, JourneyBook
 from leadflow.domain.journeys import (
-    Channel,
-    JourneyBook,
     LeadFacts,
     LeadState,
     Send,
