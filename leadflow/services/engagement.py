@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
-
-from pynamodb.exceptions import DoesNotExist
+from typing import TYPE_CHECKING, Any
 
 from leadflow.adapters import clock
 from leadflow.domain import followups
@@ -19,7 +17,9 @@ from leadflow.services import erasure
 from leadflow.services.rulesets import active_rules
 from leadflow.store import leads as repo
 from leadflow.store import nurture as store
-from leadflow.store.models import LeadModel, MarkerModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 TRACKING = "tracking"
 
@@ -45,10 +45,8 @@ def visited_interest_fields(lead: LeadModel, details: dict[str, Any]) -> dict[st
 
 def _visitor_lead(visitor_id: str) -> str | None:
     """The lead a visitor joined with their form, or the erased lead they were."""
-    try:
-        return MarkerModel.get(f"visitor#{visitor_id}", consistent_read=True).lead_id
-    except DoesNotExist:
-        return erasure.buried_visitor_lead(visitor_id)
+    marker = repo.get_marker(f"visitor#{visitor_id}")
+    return marker.lead_id if marker is not None else erasure.buried_visitor_lead(visitor_id)
 
 
 def record_site_event(event: EngagementEventIn) -> str:
@@ -80,7 +78,7 @@ def attach_visitor(lead: LeadModel) -> int:
     items = store.visitor_events(lead.visitor_id)
     consented = bool(lead.consent and TRACKING in (lead.consent.purposes or []))
     if consented:
-        MarkerModel(f"visitor#{lead.visitor_id}", lead_id=lead.lead_id).save()
+        repo.put_marker(f"visitor#{lead.visitor_id}", lead.lead_id)
         for item in items:
             data = item.data or {}
             enqueue(lead.lead_id, data["type"], datetime.fromisoformat(data["at"]), data.get("details") or {},

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
 from leadflow.store import leads as repo
-from leadflow.store.models import LeadModel, MarkerModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 
 class Erased(Exception):
@@ -46,7 +49,7 @@ def _visitor_tombstone_name(visitor_id: str) -> str:
 def bury_visitor(visitor_id: str, lead_id: str) -> None:
     """On erasure: remember that this site visitor was the erased person, as a keyed hash (the
     visitor id itself is gone), so their cookie's later events are dropped, not kept anonymously."""
-    MarkerModel(_visitor_tombstone_name(visitor_id), lead_id=lead_id).save()
+    repo.put_marker(_visitor_tombstone_name(visitor_id), lead_id)
 
 
 def buried_visitor_lead(visitor_id: str) -> str | None:

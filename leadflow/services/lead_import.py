@@ -386,30 +386,22 @@ def _lead_and_history(row: _Row, lead_id: str, dataset: str, now: datetime, coun
 
 
 def _existing(lead_ids: list[str]) -> set[str]:
-    from leadflow.store.models import LeadModel
+    from leadflow.store.leads import existing_ids
 
-    found: set[str] = set()
-    for start in range(0, len(lead_ids), 100):
-        found.update(lead.lead_id for lead in
-                     LeadModel.batch_get(lead_ids[start:start + 100], attributes_to_get=["lead_id"]))
-    return found
+    return existing_ids(lead_ids)
 
 
 def _write_chunk(items: list) -> None:
-    if not items:
-        return
-    with type(items[0]).batch_write() as batch:
-        for item in items:
-            batch.save(item)
+    from leadflow.store.leads import put_all
+
+    put_all(items)
 
 
 def _add_counter(entry: tuple[tuple[str, str], dict[str, int]]) -> None:
-    from pynamodb.expressions.operand import Path as AttrPath
-
-    from leadflow.store.models import CounterModel
+    from leadflow.store.counters import add_to_counter
 
     (pk, sk), increments = entry
-    CounterModel(pk, sk).update(actions=[AttrPath(name).add(amount) for name, amount in increments.items()])
+    add_to_counter(pk, sk, increments)
 
 
 def _in_parallel(fn: Callable[[Any], None], work: list) -> None:

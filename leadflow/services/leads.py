@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from leadflow.domain.access import LeadScope, Principal, Role, can_see_lead, in_scope
 from leadflow.domain.errors import Forbidden, no_such_lead
 from leadflow.domain.lifecycle import Stage
+from leadflow.store import lead_lists
 from leadflow.store import leads as repo
-from leadflow.store.models import HistoryModel, LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import HistoryModel, LeadModel
 
 MAX_PAGE = 100
 # A filtered list (a manager's view of a stage) reads at most this many items per page: a page
@@ -77,8 +82,8 @@ def leads_in_stage(principal: Principal, stage: Stage, first: int, after: str | 
     if not 1 <= first <= MAX_PAGE:
         raise Forbidden(f"first must be between 1 and {MAX_PAGE}", field="first")
     if principal.role is Role.SALES_MANAGER:  # other teams' leads are not theirs to see
-        return visible_page(principal, repo.stage_pages(stage.value, after, page_size=first), first, "by_stage")
-    return repo.leads_in_stage(stage.value, first, after)
+        return visible_page(principal, lead_lists.stage_pages(stage.value, after, page_size=first), first, "by_stage")
+    return lead_lists.leads_in_stage(stage.value, first, after)
 
 
 # ------------------------------------------------ nested lists of many leads (the API's loaders)

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from leadflow.adapters import clock, mailer
@@ -36,9 +36,8 @@ from leadflow.domain.consent import (
     verify_token,
 )
 from leadflow.domain.errors import ConcurrentUpdate, IllegalTransition
+from leadflow.domain.journey_config import Channel, JourneyBook
 from leadflow.domain.journeys import (
-    Channel,
-    JourneyBook,
     LeadFacts,
     LeadState,
     Send,
@@ -52,7 +51,9 @@ from leadflow.services.rulesets import active_rules
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store import nurture as store
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 log = logging.getLogger(__name__)
 

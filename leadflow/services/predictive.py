@@ -160,9 +160,9 @@ def _event_types() -> tuple[str, ...]:
 def training_rows() -> tuple[list[dict[str, str | None]], list[int], list[str], list[str]]:
     """(feature rows, outcomes, order keys, lead ids) of every closed lead.
 
-    One Query of the by_stage index per closed stage (DISQUALIFIED and RECYCLED filtered on
-    "reached SAL"), paged by PynamoDB; a daily batch job, never on a request path."""
-    from leadflow.store.models import LeadModel
+    One Query of each by_stage shard per closed stage (DISQUALIFIED and RECYCLED filtered on
+    "reached SAL"), paged; a daily batch job, never on a request path."""
+    from leadflow.store.lead_lists import closed_leads
 
     event_types = _event_types()
     rows: list[dict[str, str | None]] = []
@@ -170,9 +170,8 @@ def training_rows() -> tuple[list[dict[str, str | None]], list[int], list[str], 
     order: list[str] = []
     ids: list[str] = []
     for stage in CLOSED_STAGES:
-        condition = LeadModel.stages_reached.contains(Stage.SAL.value) if stage in LOST_AFTER_SAL else None
-        for lead in LeadModel.by_stage.query(stage, filter_condition=condition,
-                                             attributes_to_get=list(TRAINING_ATTRIBUTES)):
+        reached = Stage.SAL.value if stage in LOST_AFTER_SAL else None
+        for lead in closed_leads(stage, reached=reached, attributes_to_get=list(TRAINING_ATTRIBUTES)):
             label = outcome_of(lead)
             if label is None:
                 continue
@@ -186,13 +185,13 @@ def training_rows() -> tuple[list[dict[str, str | None]], list[int], list[str], 
 def outcomes_after(mark: str) -> int:
     """How many outcomes became known after `mark` (a stage_sort value): a Query of the by_stage
     index per closed stage reading only the newer items, so a day without news costs little."""
-    from leadflow.store.models import LeadModel
+    from leadflow.store.lead_lists import closed_leads
 
     count = 0
     for stage in CLOSED_STAGES:
-        condition = LeadModel.stages_reached.contains(Stage.SAL.value) if stage in LOST_AFTER_SAL else None
-        for lead in LeadModel.by_stage.query(stage, LeadModel.stage_sort > mark, filter_condition=condition,
-                                             attributes_to_get=["lead_id", "stage", "stages_reached"]):
+        reached = Stage.SAL.value if stage in LOST_AFTER_SAL else None
+        for lead in closed_leads(stage, reached=reached, newer_than=mark,
+                                 attributes_to_get=["lead_id", "stage", "stages_reached"]):
             count += outcome_of(lead) is not None
     return count
 
@@ -283,7 +282,7 @@ def rescore_predictions(limit: int = RESCORE_LIMIT) -> dict[str, Any]:
     stores the prediction then). Returns {model_version, rescored, skipped}."""
     from leadflow.domain.errors import ConcurrentUpdate
     from leadflow.store import leads as repo
-    from leadflow.store.models import LeadModel
+    from leadflow.store.lead_lists import in_stage
 
     version, model = active_model(fresh=True)
     result = {"model_version": version, "rescored": 0, "skipped": 0}
@@ -294,7 +293,7 @@ def rescore_predictions(limit: int = RESCORE_LIMIT) -> dict[str, Any]:
     for stage in OPEN_STAGES:
         if remaining <= 0:
             break
-        batch = list(LeadModel.by_stage.query(stage, scan_index_forward=False, limit=remaining))
+        batch = list(in_stage(stage, newest_first=True, limit=remaining))
         remaining -= len(batch)
         for start in range(0, len(batch), 200):
             chunk = batch[start:start + 200]

@@ -4,7 +4,7 @@ while the anonymous funnel counters stay right (they never held personal data)."
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadflow.adapters import clock
 from leadflow.adapters.keys import hash_key
@@ -14,9 +14,11 @@ from leadflow.domain.lifecycle import SIDE_EXITS, Stage
 from leadflow.domain.submission import email_marker
 from leadflow.services import erasure, lifecycle
 from leadflow.services.qualify import contact_keys
-from leadflow.store import directory, nurture
+from leadflow.store import directory, lead_lists, nurture
 from leadflow.store import leads as repo
-from leadflow.store.models import HistoryModel, LeadModel, NurtureModel, TimelineModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 # Every attribute of a lead item that says something about the person.
 PERSONAL_FIELDS = (
@@ -66,12 +68,7 @@ def _delete_markers(lead: LeadModel) -> int:
     names = [name for name in (email_marker(lead.email, hash_key()),) if name]  # None without an address
     if lead.visitor_id:
         names.append(f"visitor#{lead.visitor_id}")
-    count = 0
-    for name in names:
-        marker = repo.get_marker(name)
-        if marker is not None and marker.lead_id == lead.lead_id:
-            marker.delete()
-            count += 1
+    count = sum(repo.release_marker(name, lead.lead_id) for name in names)
     if lead.visitor_id:  # their cookie's later events are dropped (services.erasure), not kept anonymously
         erasure.bury_visitor(lead.visitor_id, lead.lead_id)
     return count
@@ -80,20 +77,12 @@ def _delete_markers(lead: LeadModel) -> int:
 def _delete_nurture(lead_id: str) -> int:
     state, _ = nurture.journey_state(lead_id)
     task_ids = [r["task_id"] for r in (state or {}).get("runs", []) if r.get("task_id")]
-    with NurtureModel.batch_write() as batch:
-        for task_id in task_ids:
-            batch.delete(NurtureModel(f"task#{task_id}", "task"))
-        batch.delete(NurtureModel(f"lead#{lead_id}", "consent"))
-        batch.delete(NurtureModel(f"lead#{lead_id}", "journey"))
+    nurture.delete_lead_items(lead_id, task_ids)
     return len(task_ids)
 
 
 def _delete_timeline(lead_id: str) -> int:
-    items = list(TimelineModel.query(lead_id))
-    with TimelineModel.batch_write() as batch:
-        for item in items:
-            batch.delete(item)
-    return len(items)
+    return repo.delete_timeline(lead_id)
 
 
 def _anonymise_history(lead_id: str) -> int:
@@ -110,8 +99,7 @@ def _anonymise_history(lead_id: str) -> int:
             if item.to_stage and Stage(item.to_stage) in SIDE_EXITS:
                 reason = reason_code((details or {}).get("reason_code") or item.reason)
         if reason != item.reason or details != item.details:
-            item.update(actions=[HistoryModel.reason.set(reason) if reason else HistoryModel.reason.remove(),
-                                 HistoryModel.details.set(details) if details else HistoryModel.details.remove()])
+            repo.rewrite_history_entry(item, reason=reason, details=details)
             changed += 1
     return changed
 
@@ -140,8 +128,7 @@ def apply_retention(now: datetime | None = None, limit: int = 500) -> dict[str, 
     erased: dict[str, int] = {}
     for stage, cutoff in active_rules("privacy").cutoffs(now).items():
         count = 0
-        for found in LeadModel.by_stage.query(stage.value, LeadModel.stage_sort < repo.at_iso(cutoff),
-                                              filter_condition=LeadModel.erased_at.does_not_exist(), limit=limit):
+        for found in lead_lists.retention_candidates(stage.value, repo.at_iso(cutoff), limit):
             lead = repo.find_lead(found.lead_id)
             if lead is None or lead.erased_at or lead.stage != stage.value or lead.stage_entered_at >= cutoff:
                 continue

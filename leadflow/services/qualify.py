@@ -25,11 +25,11 @@ from leadflow.services.rescore import rescore, rescore_follow_up
 from leadflow.services.rulesets import active_rules
 from leadflow.store import directory, intake
 from leadflow.store import leads as repo
+from leadflow.store.lead_lists import review_queue_key
 from leadflow.store.models import LeadModel, MarkerModel
 
 log = logging.getLogger(__name__)
 
-REVIEW_QUEUE = "needs_review"
 ACTOR = "system:qualify"
 # Fields a later submission of the same person may fill in (never overwrite what the lead said).
 MERGEABLE = ("first_name", "last_name", "phone", "company", "job_title", "street", "postal_code", "city",
@@ -127,7 +127,8 @@ def qualify_lead(lead_id: str) -> str:
                                    + ("(same phone number)" if by_phone else "(name and company)")})
     fields.update(quality=quality, quality_reasons=reasons, duplicate_of=possible, intake_pending=None)
     if quality == Quality.NEEDS_REVIEW.value:
-        fields.update(review_queue=REVIEW_QUEUE, review_sort=repo.at_iso(lead.created_at) + "#" + lead.lead_id)
+        fields.update(review_queue=review_queue_key(lead.lead_id),
+                      review_sort=repo.at_iso(lead.created_at) + "#" + lead.lead_id)
     # the dedup keys go in before the verdict (idempotent puts): a second form of the same person a
     # moment later finds this lead even while its second step is still on its way
     directory.add_refs(keys.all(), f"lead#{lead.lead_id}")

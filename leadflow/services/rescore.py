@@ -6,12 +6,16 @@ functions that only ask for a rescore (qualify, retention, GraphQL) neither impo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from leadflow.adapters import queues
 from leadflow.domain.followups import FollowUps, work
 from leadflow.services import lifecycle
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 RESCORE = "rescore"  # the engagement message type the score function answers with a rescore
 

@@ -3,7 +3,7 @@ corrects typos, and releases or rejects the lead. Every decision is in the histo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadflow.domain.access import Principal, Role
 from leadflow.domain.errors import DomainError, Forbidden, IllegalTransition, NotFound
@@ -14,16 +14,17 @@ from leadflow.services import lifecycle
 from leadflow.services.leads import lead_in_scope, may_act_on, visible_page
 from leadflow.services.qualify import (
     AFTER_VERDICT,
-    REVIEW_QUEUE,
     merge_reviewed,
     record_contact_change,
     submission_of,
 )
 from leadflow.services.rescore import rescore_follow_up
 from leadflow.services.rulesets import active_rules
+from leadflow.store import lead_lists
 from leadflow.store import leads as repo
-from leadflow.store.leads import decode_cursor, encode_cursor
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 REVIEWERS = (Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 CORRECTABLE = {"firstName": "first_name", "lastName": "last_name", "email": "email", "phone": "phone",
@@ -39,17 +40,13 @@ class InvalidPatch(DomainError):
 def review_queue(principal: Principal, first: int, after: str | None) -> tuple[list[LeadModel], str | None]:
     principal.require(*REVIEWERS)
     first = max(1, min(first, 100))
-    cursor = decode_cursor(after, "by_review", REVIEW_QUEUE)
     if principal.role is Role.SALES_MANAGER:  # a lead of another team in review is not theirs to see
-        return visible_page(principal, LeadModel.by_review.query(
-            REVIEW_QUEUE, last_evaluated_key=cursor, page_size=first), first, "by_review")
-    result = LeadModel.by_review.query(REVIEW_QUEUE, limit=first, last_evaluated_key=cursor)
-    items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+        return visible_page(principal, lead_lists.review_pages(after, page_size=first), first, "by_review")
+    return lead_lists.review_page(first, after)
 
 
 def in_review(lead: LeadModel | None) -> bool:
-    return lead is not None and lead.review_queue == REVIEW_QUEUE
+    return lead_lists.in_review(lead)
 
 
 def _checked_in_review(lead: LeadModel) -> LeadModel:

@@ -18,7 +18,7 @@ PARSERS = {
     "consent_texts": "leadflow.domain.consent:ConsentTexts",
     "enrichment": "leadflow.domain.enrichment:EnrichmentRules",
     "interests": "leadflow.domain.enrichment:InterestRules",
-    "journeys": "leadflow.domain.journeys:JourneyBook",
+    "journeys": "leadflow.domain.journey_config:JourneyBook",
     "plausibility": "leadflow.domain.plausibility:PlausibilityRules",
     "privacy": "leadflow.domain.retention:RetentionRules",
     "routing": "leadflow.domain.routing:RoutingRules",

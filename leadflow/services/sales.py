@@ -5,6 +5,7 @@ MQL -> SAL -> SQL -> OPPORTUNITY -> CUSTOMER / LOST."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from leadflow.adapters import clock
 from leadflow.domain.access import Principal, Role
@@ -14,9 +15,11 @@ from leadflow.domain.followups import event
 from leadflow.domain.lifecycle import Stage
 from leadflow.services import lifecycle
 from leadflow.services.leads import may_act_on
+from leadflow.store import lead_lists
 from leadflow.store import leads as repo
-from leadflow.store.leads import decode_cursor, encode_cursor
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 SALES = (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
 MANAGERS = (Role.SALES_MANAGER, Role.ADMIN)
@@ -69,12 +72,7 @@ def my_leads(principal: Principal, stage: Stage | None, first: int, after: str |
         principal.require(*MANAGERS)
         _check_team_rep(principal, rep_id)
         owner = rep_id
-    condition = LeadModel.owner_sort.startswith(f"{stage.value}#") if stage else None
-    result = LeadModel.by_owner.query(owner, condition, scan_index_forward=False, limit=max(1, min(first, 100)),
-                                      last_evaluated_key=decode_cursor(after, "by_owner", owner,
-                                                                       f"{stage.value}#" if stage else None))
-    items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return lead_lists.owner_page(owner, stage.value if stage else None, first, after)
 
 
 def _check_team_rep(principal: Principal, rep_id: str) -> None:
@@ -96,10 +94,7 @@ def team_queue(principal: Principal, first: int, after: str | None, manager_id: 
                ) -> tuple[list[LeadModel], str | None]:
     principal.require(*MANAGERS)
     manager = manager_id if (manager_id and principal.role is Role.ADMIN) else principal.user_id
-    result = LeadModel.by_manager_queue.query(manager, limit=max(1, min(first, 100)),
-                                              last_evaluated_key=decode_cursor(after, "by_manager_queue", manager))
-    items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return lead_lists.manager_queue_page(manager, first, after)
 
 
 def accept_lead(principal: Principal, lead_id: str) -> LeadModel:

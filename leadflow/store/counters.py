@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.expressions.operand import Path
+
 from leadflow.adapters.aws import client
 from leadflow.domain.errors import ConcurrentUpdate
 from leadflow.store.models import CounterModel, HistoryModel, LeadModel
@@ -250,6 +252,11 @@ def counted_as_of() -> str | None:
 # --- campaign costs ------------------------------------------------------------------------------
 # pk "cost#<YYYY-MM>", sk "<campaign>": the amount in force (cents, currency, version).
 # pk "costlog#<campaign>", sk "<YYYY-MM>#<recorded at>#<version>": every change, append-only.
+
+def add_to_counter(pk: str, sk: str, increments: dict[str, int]) -> None:
+    """Add to one counter item directly (the historical import, which has no outbox)."""
+    CounterModel(pk, sk).update(actions=[Path(name).add(amount) for name, amount in increments.items()])
+
 
 def cost_key(period: str) -> str:
     return f"cost#{period}"

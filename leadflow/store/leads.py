@@ -33,6 +33,7 @@ from leadflow.store.models import (
     OutboxModel,
     TimelineModel,
     connection,
+    stage_key,
 )
 
 
@@ -94,11 +95,19 @@ def _cancellation_codes(exc: TransactWriteError) -> list[str | None]:
     return [r.code if r is not None else None for r in reasons]
 
 
-def lead_actions(set_fields: dict[str, Any], version: int, at: datetime | None = None) -> list:
+def _stored(lead_id: str, set_fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields as stored: a new stage brings its by_stage partition (models.stage_key)."""
+    if "stage" not in set_fields:
+        return set_fields
+    stage = set_fields["stage"]
+    return {**set_fields, "stage_shard": stage_key(stage, lead_id) if stage else None}
+
+
+def lead_actions(set_fields: dict[str, Any], version: int, at: datetime | None = None, *, lead_id: str) -> list:
     """The update of a lead item: each field set (or removed when None), the version moved on,
     and `updated_at` when the change is one a person would call an update."""
     actions = [getattr(LeadModel, name).set(value) if value is not None else getattr(LeadModel, name).remove()
-               for name, value in set_fields.items()]
+               for name, value in _stored(lead_id, set_fields).items()]
     actions.append(LeadModel.version.set(version + 1))
     if at is not None:
         actions.append(LeadModel.updated_at.set(at))
@@ -107,7 +116,7 @@ def lead_actions(set_fields: dict[str, Any], version: int, at: datetime | None =
 
 def as_written(lead: LeadModel, set_fields: dict[str, Any], at: datetime | None = None) -> LeadModel:
     """The lead as `lead_actions` left it: a successful transaction needs no second read."""
-    for name, value in set_fields.items():
+    for name, value in _stored(lead.lead_id, set_fields).items():
         setattr(lead, name, value)
     lead.version = lead.version + 1
     if at is not None:
@@ -145,7 +154,7 @@ def apply_change(lead: LeadModel, *, expected_stage: str, expected_version: int,
                  released_markers: Iterable[str] = ()) -> None:
     """Apply one change to a lead if it is still at (stage, version). `markers` are taken for the
     lead (MarkerTaken if another holds one), `released_markers` given up if the lead holds them."""
-    actions = lead_actions(set_fields, expected_version, history.at)
+    actions = lead_actions(set_fields, expected_version, history.at, lead_id=lead.lead_id)
     condition = (LeadModel.stage == expected_stage) & (LeadModel.version == expected_version)
     markers, released_markers = list(markers), list(released_markers)
     def build(tx: TransactWrite) -> None:
@@ -179,7 +188,7 @@ class AlreadyRecorded(Exception):
 
 def apply_engagement(lead: LeadModel, *, set_fields: dict[str, Any], event: TimelineModel | None) -> None:
     """Put the event on the timeline and update the lead's score in one transaction."""
-    actions = lead_actions(set_fields, lead.version)
+    actions = lead_actions(set_fields, lead.version, lead_id=lead.lead_id)
     condition = LeadModel.version == lead.version
     def build(tx: TransactWrite) -> None:
         if event is not None:
@@ -220,11 +229,44 @@ def find_leads(lead_ids: set[str]) -> dict[str, LeadModel]:
     return {m.lead_id: m for m in LeadModel.batch_get(sorted(lead_ids))} if lead_ids else {}
 
 
+def existing_ids(lead_ids: list[str]) -> set[str]:
+    """The ids of these that are stored (BatchGetItem of the key only, 100 keys a request)."""
+    found: set[str] = set()
+    for start in range(0, len(lead_ids), 100):
+        found.update(lead.lead_id for lead in
+                     LeadModel.batch_get(lead_ids[start:start + 100], attributes_to_get=["lead_id"]))
+    return found
+
+
+def put_all(items: list[LeadModel] | list[HistoryModel]) -> None:
+    """Write items of one table as they are (BatchWriteItem, unconditional: a bulk import of
+    ids nobody else writes)."""
+    if not items:
+        return
+    with type(items[0]).batch_write() as batch:
+        for item in items:
+            batch.save(item)
+
+
 def get_marker(marker: str) -> MarkerModel | None:
     try:
         return MarkerModel.get(marker, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def put_marker(marker: str, lead_id: str) -> None:
+    """A link of a key to a lead (a visitor's cookie, an erased visitor's tombstone), overwritten."""
+    MarkerModel(marker, lead_id=lead_id).save()
+
+
+def release_marker(marker: str, lead_id: str) -> bool:
+    """Delete the marker if this lead holds it; True if it did."""
+    found = get_marker(marker)
+    if found is None or found.lead_id != lead_id:
+        return False
+    found.delete()
+    return True
 
 
 # Pending work: the queue message names it by ids, the data waits here (kind: resub, event) as
@@ -263,6 +305,21 @@ def history_of(lead_id: str) -> list[HistoryModel]:
     return list(HistoryModel.query(lead_id, consistent_read=True))
 
 
+def rewrite_history_entry(item: HistoryModel, *, reason: str | None, details: dict[str, Any] | None) -> None:
+    """Replace the reason and details of one history entry (erasure keeps only anonymous facts)."""
+    item.update(actions=[HistoryModel.reason.set(reason) if reason else HistoryModel.reason.remove(),
+                         HistoryModel.details.set(details) if details else HistoryModel.details.remove()])
+
+
+def delete_timeline(lead_id: str) -> int:
+    """Delete every engagement event of a lead; returns how many there were."""
+    items = list(TimelineModel.query(lead_id))
+    with TimelineModel.batch_write() as batch:
+        for item in items:
+            batch.delete(item)
+    return len(items)
+
+
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     if not last_key:
         return None
@@ -280,12 +337,13 @@ def _index_keys(index_name: str) -> tuple[frozenset[str], str]:
     return frozenset({"lead_id", *(a.attr_name for a in attributes)}), partition
 
 
-def decode_cursor(cursor: str | None, index_name: str | None = None, partition: str | None = None,
+def decode_cursor(cursor: str | None, index_name: str | None = None, partition: str | Iterable[str] | None = None,
                   sort_prefix: str | None = None) -> dict[str, Any] | None:
     """The key a page continues after: exactly what encode_cursor made for a query on that index
     (the table key and the index's keys, each a non-empty string) and, when given, inside this
-    query (its partition value, its sort key prefix); DynamoDB would answer anything else with a
-    ValidationException. The one place a cursor is judged: InvalidInput naming `after` otherwise."""
+    query (its partition value, or one of its shards' partitions; its sort key prefix); DynamoDB
+    would answer anything else with a ValidationException. The one place a cursor is judged:
+    InvalidInput naming `after` otherwise."""
     if not cursor:
         return None
     refused = InvalidInput("not a cursor this API returned for this list; pass endCursor (or an edge's "
@@ -302,7 +360,8 @@ def decode_cursor(cursor: str | None, index_name: str | None = None, partition: 
         raise refused
     shapes = [_index_keys(index_name)] if index_name else [_index_keys(name) for name in PAGED_INDEXES]
     shape = next((s for s in shapes if s[0] == frozenset(value)), None)
-    if shape is None or (partition is not None and value[shape[1]]["S"] != partition):
+    partitions = {partition} if isinstance(partition, str) else set(partition) if partition is not None else None
+    if shape is None or (partitions is not None and value[shape[1]]["S"] not in partitions):
         raise refused
     if sort_prefix is not None:
         sort_key = next(name for name in shape[0] - {"lead_id", shape[1]})
@@ -318,22 +377,6 @@ def index_cursor(item: LeadModel, index_name: str) -> str:
     for name, attribute in getattr(LeadModel, index_name).Meta.attributes.items():
         key[attribute.attr_name] = {"S": getattr(item, name) or ""}
     return encode_cursor(key)
-
-
-def leads_in_stage(stage: str, first: int, after: str | None) -> tuple[list[LeadModel], str | None]:
-    """One page of the leads in a stage, newest first, through the by_stage index."""
-    result = LeadModel.by_stage.query(
-        stage, scan_index_forward=False, limit=first, last_evaluated_key=decode_cursor(after, "by_stage", stage),
-    )
-    items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
-
-
-def stage_pages(stage: str, after: str | None, page_size: int):
-    """The leads in a stage, newest first, read lazily page by page (for a caller that filters)."""
-    return LeadModel.by_stage.query(stage, scan_index_forward=False,
-                                    last_evaluated_key=decode_cursor(after, "by_stage", stage),
-                                    page_size=page_size)
 
 
 def at_iso(at: datetime) -> str:

@@ -60,6 +60,25 @@ def all_shards(prefix: str, shards: int) -> list[str]:
     return [f"{prefix}#{n}" for n in range(shards)]
 
 
+# The sparse lead lists are sharded: every lead of a stage (or every lead in review) on one index
+# partition would cap the whole funnel at DynamoDB's 1,000 WCU/s for that partition. The shard comes
+# from a hash of the lead id, so a lead stays in its shard from stage to stage; readers query every
+# shard and merge (store.lead_lists).
+STAGE_SHARDS = 8
+REVIEW_SHARDS = 4
+REVIEW_QUEUE = "needs_review"
+
+
+def stage_key(stage: str, lead_id: str) -> str:
+    """The by_stage partition of a lead in `stage`: "<stage>#<n>"."""
+    return shard(stage, lead_id, STAGE_SHARDS)
+
+
+def review_key(lead_id: str) -> str:
+    """The by_review partition of a lead waiting for a reviewer: "needs_review#<n>"."""
+    return shard(REVIEW_QUEUE, lead_id, REVIEW_SHARDS)
+
+
 def connection() -> Connection:
     """One low-level connection per process for transactions (a botocore client is costly to create)."""
     global _connection
@@ -81,7 +100,7 @@ class ByStageIndex(GlobalSecondaryIndex["LeadModel"]):
         index_name = "by_stage"
         projection = AllProjection()
 
-    stage = UnicodeAttribute(hash_key=True)
+    stage_shard = UnicodeAttribute(hash_key=True)
     stage_sort = UnicodeAttribute(range_key=True)
 
 
@@ -147,6 +166,7 @@ class LeadModel(Model):
     version = NumberAttribute(default=1)
     stage = UnicodeAttribute()
     stage_sort = UnicodeAttribute()  # "<entered stage at ISO>#<lead id>": newest last in by_stage
+    stage_shard = UnicodeAttribute(null=True)  # stage_key(stage, lead_id): derived, written with `stage`
     stage_entered_at = UTCDateTimeAttribute()
     quality = UnicodeAttribute(default="pending")
     quality_reasons = JSONAttribute(null=True)
@@ -190,7 +210,7 @@ class LeadModel(Model):
     attributes = JSONAttribute(null=True)  # raw columns of imported historical leads
 
     # sparse index keys: present only while the lead waits
-    review_queue = UnicodeAttribute(null=True)  # "needs_review"
+    review_queue = UnicodeAttribute(null=True)  # review_key(lead_id): "needs_review#<n>"
     review_sort = UnicodeAttribute(null=True)
     intake_pending = UnicodeAttribute(null=True)  # "pending" until qualified
     created_sort = UnicodeAttribute(null=True)
@@ -228,6 +248,13 @@ class LeadModel(Model):
     by_owner = ByOwnerIndex()
     by_manager_queue = ByManagerQueueIndex()
     by_sla_due = BySlaDueIndex()
+
+    def serialize(self, null_check: bool = True) -> dict:
+        """Every put of a lead (save, a transaction's save, a batch write) carries the by_stage key
+        of its stage; an update that moves the stage sets it too (store.leads.lead_actions)."""
+        if self.stage and self.lead_id:
+            self.stage_shard = stage_key(self.stage, self.lead_id)
+        return super().serialize(null_check)
 
 
 class HistoryModel(Model):

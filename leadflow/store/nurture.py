@@ -188,6 +188,15 @@ def visitor_events(visitor_id: str) -> list[NurtureModel]:
     return list(NurtureModel.query(f"visitor#{visitor_id}"))
 
 
+def delete_lead_items(lead_id: str, task_ids: list[str]) -> None:
+    """Delete a lead's consent ledger, journey state and these tasks (erasure)."""
+    with NurtureModel.batch_write() as batch:
+        for task_id in task_ids:
+            batch.delete(NurtureModel(f"task#{task_id}", "task"))
+        batch.delete(NurtureModel(f"lead#{lead_id}", "consent"))
+        batch.delete(NurtureModel(f"lead#{lead_id}", "journey"))
+
+
 def delete_visitor_events(items: list[NurtureModel]) -> None:
     with NurtureModel.batch_write() as batch:
         for item in items:

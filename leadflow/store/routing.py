@@ -14,6 +14,7 @@ from leadflow.domain.errors import ConcurrentUpdate
 from leadflow.domain.followups import FollowUps
 from leadflow.domain.lifecycle import Stage
 from leadflow.store.counters import counters_for
+from leadflow.store.lead_lists import stage_id_pages
 from leadflow.store.leads import (
     _cancellation_codes,
     add_follow_ups,
@@ -70,10 +71,8 @@ def overdue_pages(due_before: str, page_size: int, first_shard: int = 0) -> Iter
 def unrouted_pages(oldest: str, newest: str, page_size: int) -> Iterator[list[str]]:
     """The ids of MQLs that entered the stage between `oldest` and `newest` and have neither a
     rep nor a manager's queue, page by page."""
-    yield from _pages(lambda start: LeadModel.by_stage.query(
-        Stage.MQL.value, LeadModel.stage_sort.between(oldest, newest),
-        filter_condition=LeadModel.owner_id.does_not_exist() & LeadModel.queue_manager.does_not_exist(),
-        attributes_to_get=["lead_id"], limit=page_size, page_size=page_size, last_evaluated_key=start))
+    yield from stage_id_pages(Stage.MQL.value, oldest, newest, page_size, filter_condition=(
+        LeadModel.owner_id.does_not_exist() & LeadModel.queue_manager.does_not_exist()))
 
 
 def _pages(query: Callable[[dict[str, Any] | None], Any]) -> Iterator[list[str]]:
@@ -94,7 +93,7 @@ def assign(lead: LeadModel, *, set_fields: dict[str, Any], history: HistoryModel
            log: RoutingStateModel | None, expected_owner: str | None) -> None:
     """Assign (or reassign) in one transaction: the lead must still be at its version and
     owner, and its team's rotation state at its version, or nothing is written."""
-    actions = lead_actions(set_fields, lead.version, history.at)
+    actions = lead_actions(set_fields, lead.version, history.at, lead_id=lead.lead_id)
     condition = (LeadModel.version == lead.version) & (LeadModel.stage == lead.stage)
     condition &= (LeadModel.owner_id == expected_owner) if expected_owner else LeadModel.owner_id.does_not_exist()
 

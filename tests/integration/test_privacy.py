@@ -87,7 +87,7 @@ def test_retention_reads_the_lead_again_before_erasing_what_a_stale_index_found(
     from functions.retention import handler
     from leadflow.adapters import clock
     from leadflow.store.leads import get_lead
-    from leadflow.store.models import LeadModel
+    from leadflow.store.models import LeadModel, stage_key
     from tests.helpers import LambdaContext
 
     junk = capture({"firstName": "asdf", "lastName": "asdf", "email": WITH_CONSENT["email"], "country": "DE"})
@@ -100,7 +100,8 @@ def test_retention_reads_the_lead_again_before_erasing_what_a_stale_index_found(
     drain_intake(aws)
     assert get_lead(junk).stage == "LEAD"
     monkeypatch.setattr(type(LeadModel.by_stage), "query",
-                        lambda self, stage, *a, **k: iter([stale] if stage == "DISQUALIFIED" else []))
+                        lambda self, partition, *a, **k: iter([stale] if partition == stale.stage_shard else []))
+    assert stale.stage_shard == stage_key("DISQUALIFIED", junk)
     assert handler({}, LambdaContext())["DISQUALIFIED"] == 0
     assert get_lead(junk).email == WITH_CONSENT["email"] and get_lead(junk).erased_at is None
 

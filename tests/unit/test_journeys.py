@@ -11,14 +11,11 @@ import yaml
 from pydantic import ValidationError
 
 from leadflow.domain.consent import ConsentSnapshot
+from leadflow.domain.journey_config import Channel, JourneyBook, Settings, Step, parse_duration
 from leadflow.domain.journeys import (
-    Channel,
-    JourneyBook,
     LeadFacts,
     LeadState,
     Send,
-    Settings,
-    Step,
     StepRun,
     age_group_of,
     apply_quiet_hours,
@@ -31,7 +28,6 @@ from leadflow.domain.journeys import (
     frequency_allows,
     lead_time_zone,
     next_allowed_at,
-    parse_duration,
     plan_next_step,
     run_key,
     select_journey,

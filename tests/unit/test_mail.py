@@ -12,7 +12,8 @@ import pytest
 import yaml
 from jinja2 import UndefinedError
 
-from leadflow.domain.journeys import JourneyBook, LeadFacts, events_for
+from leadflow.domain.journey_config import JourneyBook
+from leadflow.domain.journeys import LeadFacts, events_for
 from leadflow.domain.mail import (
     PAGE_KINDS,
     TemplateMissing,
