@@ -130,8 +130,9 @@ FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {
     "Query.myLeads": per_call(1),
     "Query.teamQueue": per_call(1),
     "Query.fairnessReport": fairness_requests,
-    # the open opportunities through the stage index (services.sales.FORECAST_MAX_OPPORTUNITIES / _PAGE)
-    "Query.forecast": per_call(5000 // 200 + 1),
+    # the open opportunities through the stage index: services.sales.FORECAST_MAX_OPPORTUNITIES at ~200
+    # per 1 MB page, and one more Query per shard (store.lead_lists: 8 shards)
+    "Query.forecast": per_call(5000 // 200 + 8),
     "Query.tasks": tasks_requests,
     "Query.configVersions": per_call(2),
     "Query.personalDataExport": per_call(15),

@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
-
 from leadflow.domain.errors import DomainError, InvalidInput
+from leadflow.store import unavailable_errors
 
 # One call stays inside the GraphQL query-cost limit (api/cost.py: 8 requests per lead, 500 at most).
 MAX_BULK_LEADS = 50
@@ -45,13 +43,13 @@ def selection(lead_ids: Sequence[str]) -> list[str]:
 
 
 def apply_each(lead_ids: Sequence[str], action: Callable[[str], object]) -> BulkOutcome:
-    outcome = BulkOutcome()
+    outcome, unavailable = BulkOutcome(), unavailable_errors()
     for lead_id in selection(lead_ids):
         try:
             action(lead_id)
         except DomainError as exc:
             outcome.failed.append(BulkFailure(lead_id, exc.kind, exc.code, exc.message, exc.field))
-        except (ClientError, BotoCoreError, PynamoDBException):
+        except unavailable:
             # throttled or unreachable: nothing of this lead was written (one transaction); say so
             outcome.failed.append(BulkFailure(lead_id, "unavailable", "temporarily_unavailable",
                                               "could not be stored just now; try this lead again"))

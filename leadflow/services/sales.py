@@ -299,8 +299,7 @@ def forecast(principal: Principal, start: date, end: date, group_by: str) -> lis
 
 
 # The forecast reads the open opportunities (a few hundred a month at 10,000 leads) through the stage
-# index, about 200 per 1 MB page; beyond this many it refuses rather than run into the timeout.
-FORECAST_PAGE = 200
+# index (every shard), about 200 per 1 MB page; beyond this many it refuses rather than run into the timeout.
 FORECAST_MAX_OPPORTUNITIES = 5000
 
 
@@ -309,7 +308,8 @@ def open_opportunities(principal: Principal):
     from leadflow.services.leads import may_see
 
     everyone = principal.role in (Role.FINANCE, Role.ADMIN)
-    for read, lead in enumerate(repo.stage_pages(Stage.OPPORTUNITY.value, None, page_size=FORECAST_PAGE), 1):
+    for read, lead in enumerate(lead_lists.in_stage(Stage.OPPORTUNITY.value,
+                                                            limit=FORECAST_MAX_OPPORTUNITIES + 1), 1):
         if read > FORECAST_MAX_OPPORTUNITIES:
             raise IllegalTransition(f"more than {FORECAST_MAX_OPPORTUNITIES:,} open opportunities: the forecast "
                                     "reads them one by one and would not finish in time", field="from")

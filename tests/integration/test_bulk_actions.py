@@ -118,3 +118,27 @@ def test_another_teams_lead_in_a_managers_selection_is_reported_as_unknown(team)
     assert result["succeeded"] == []
     assert result["failed"][0]["message"] == f"no such lead: {ours}"  # another team's lead stays invisible
     assert lead(ours).stage == "MQL"
+
+
+def test_a_throttled_lead_is_reported_as_unavailable_and_the_others_go_on(team, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from leadflow.services import sales
+
+    leads = [new_mql(n) for n in range(30, 33)]
+    route(*leads)
+    real = sales.reject_lead
+
+    def throttled_for_the_second(principal, lead_id, *args, **kwargs):
+        if lead_id == leads[1]:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                              "TransactWriteItems")
+        return real(principal, lead_id, *args, **kwargs)
+
+    monkeypatch.setattr(sales, "reject_lead", throttled_for_the_second)
+    result = gql(f'mutation($ids: [ID!]!) {{ bulkReject(ids: $ids, reason: "no budget") {RESULT} }}',
+                 {"ids": leads}, role="sales_manager", user="boss")["data"]["bulkReject"]
+    assert result["succeeded"] == [leads[0], leads[2]]
+    assert result["failed"] == [{"id": leads[1], "code": "unavailable", "rule": "temporarily_unavailable",
+                                 "message": "could not be stored just now; try this lead again", "field": None}]
+    assert lead(leads[1]).stage == "MQL"  # nothing half-written; the text names no internals
