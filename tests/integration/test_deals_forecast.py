@@ -8,30 +8,18 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.helpers import graphql
-from tests.integration.test_routing_sales import TEAM, lead, new_mql, route
+from tests.integration.test_bulk_actions import gql, team  # noqa: F401 (team: a fixture)
+from tests.integration.test_routing_sales import lead, new_mql, route
 
 CONVERT = ("mutation($id: ID!, $amount: Float!, $close: Date!, $p: Float) { convertToOpportunity(id: $id, "
            'amount: $amount, currency: "EUR", expectedClose: $close, probability: $p) { stage } }')
 UPDATE = ("mutation($id: ID!, $amount: Float, $close: Date, $p: Float) { updateOpportunity(id: $id, "
           "amount: $amount, expectedClose: $close, probability: $p) { opportunity { amount probability "
           "weightedAmount expectedClose } stale history { kind actor reason } } }")
+pytestmark = pytest.mark.usefixtures("team")
+
 FORECAST = ("query($from: Date!, $to: Date!, $by: ForecastGroup!) { forecast(from: $from, to: $to, groupBy: $by) "
             "{ key currency opportunities pipeline weighted stale } }")
-
-
-@pytest.fixture
-def team(aws):
-    from leadflow.services import config
-
-    config.publish("routing", TEAM, author="admin-1")
-    return TEAM
-
-
-def gql(query: str, variables: dict, role: str, user: str | None = None) -> dict:
-    from functions.graphql_api import handler
-
-    return graphql(handler, query, variables, role=role, user=user)
 
 
 def opportunity(n: int, amount: float, close: date, probability: float | None = None) -> tuple[str, str]:
@@ -46,7 +34,7 @@ def opportunity(n: int, amount: float, close: date, probability: float | None = 
     return lead_id, rep
 
 
-def test_the_owner_updates_a_deal_and_the_history_says_what_changed(team):
+def test_the_owner_updates_a_deal_and_the_history_says_what_changed():
     close = date.today() + timedelta(days=30)
     lead_id, rep = opportunity(1, 10000, close)
     fresh = lead(lead_id).opportunity
@@ -72,7 +60,7 @@ def test_the_owner_updates_a_deal_and_the_history_says_what_changed(team):
     assert lead(lead_id).opportunity["probability"] == 0.6
 
 
-def test_forecast_sums_match_the_opportunities_per_rep_team_and_month(team):
+def test_forecast_sums_match_the_opportunities_per_rep_team_and_month():
     this_month = date.today() + timedelta(days=20)
     next_quarter = date.today() + timedelta(days=100)
     deals = [opportunity(10, 10000, this_month, 0.5), opportunity(11, 2000.5, this_month, 0.1),
@@ -101,7 +89,7 @@ def test_forecast_sums_match_the_opportunities_per_rep_team_and_month(team):
     assert reversed_range["errors"][0]["extensions"]["field"] == "to"
 
 
-def test_an_opportunity_without_activity_for_the_configured_days_is_stale(team):
+def test_an_opportunity_without_activity_for_the_configured_days_is_stale():
     from leadflow.services import config
     from leadflow.services.rulesets import active_rules
 
