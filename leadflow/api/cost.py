@@ -35,6 +35,11 @@ BATCH_KEYS = 100  # keys per BatchGetItem
 # services.leads.MAX_EXAMINED: a list a caller sees filtered (a manager's stage list) reads up to
 # this many items, a page of `first` per request
 MAX_EXAMINED = 500
+# store.models.STAGE_SHARDS / REVIEW_SHARDS and store.lead_lists.MIN_SHARD_PAGE: a page of a stage
+# list or of the review queue is one Query per shard; a filtered one reads on in pages of at least 10
+STAGE_SHARDS = 8
+REVIEW_SHARDS = 4
+MIN_SHARD_PAGE = 10
 
 # Lists whose length the caller does not choose and whose fields read nothing: a lead's history
 # counts with a typical upper bound; other lists follow the data and count as one item (a lead's
@@ -64,10 +69,14 @@ def _first(call: Call, default: int = 20) -> int:
     return max(1, min(int(call.args.get("first") or default), MAX_PAGE))
 
 
-def filtered_pages(*filtered_roles: str) -> Callable[[Call], int]:
-    """One Query page; for a role whose list is filtered after reading, pages of `first` until
-    MAX_EXAMINED items were looked at (services.leads.visible_page)."""
-    return lambda call: call.times * (math.ceil(MAX_EXAMINED / _first(call)) if call.role in filtered_roles else 1)
+def sharded_pages(shards: int, *filtered_roles: str) -> Callable[[Call], int]:
+    """One Query per shard for a page (store.lead_lists merges them); for a role whose list is
+    filtered after reading, further pages (of `first`, at least MIN_SHARD_PAGE) until MAX_EXAMINED
+    items were looked at (services.leads.visible_page)."""
+    def requests(call: Call) -> int:
+        further = math.ceil(MAX_EXAMINED / max(_first(call), MIN_SHARD_PAGE)) if call.role in filtered_roles else 0
+        return call.times * (shards + further)
+    return requests
 
 
 def tasks_requests(call: Call) -> int:
@@ -125,8 +134,8 @@ def per_selected_lead(call: Call) -> int:
 FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {
     "Query.viewer": per_call(0),
     "Query.lead": per_call(1),
-    "Query.leads": filtered_pages("sales_manager"),
-    "Query.reviewQueue": filtered_pages("sales_manager"),
+    "Query.leads": sharded_pages(STAGE_SHARDS, "sales_manager"),
+    "Query.reviewQueue": sharded_pages(REVIEW_SHARDS, "sales_manager"),
     "Query.myLeads": per_call(1),
     "Query.teamQueue": per_call(1),
     "Query.fairnessReport": fairness_requests,

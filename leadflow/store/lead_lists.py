@@ -26,6 +26,9 @@ from leadflow.store.models import (
 )
 
 MAX_PAGE = 100
+# A lazily merged list (a caller that filters) reads at least this many items per shard request:
+# a filtered page of 1 would otherwise cost a request per item examined, on every shard.
+MIN_SHARD_PAGE = 10
 
 
 def stage_partitions(stage: str) -> list[str]:
@@ -95,6 +98,7 @@ def stage_pages(stage: str, after: str | None, page_size: int) -> Iterator[LeadM
     """The leads in a stage, newest first, read lazily page by page from every shard (for a
     caller that filters and cuts its own page: index_cursor of its last item continues)."""
     before = _after(after, "by_stage", stage_partitions(stage), "stage_sort")
+    page_size = max(page_size, MIN_SHARD_PAGE)
     return _merge((LeadModel.by_stage.query(p, _stage_condition(older_than=before), scan_index_forward=False,
                                             page_size=page_size) for p in stage_partitions(stage)),
                   "stage_sort", newest_first=True)
@@ -159,6 +163,7 @@ def review_page(first: int, after: str | None) -> tuple[list[LeadModel], str | N
 def review_pages(after: str | None, page_size: int) -> Iterator[LeadModel]:
     """The review queue, oldest first, read lazily page by page from every shard."""
     since = _after(after, "by_review", review_partitions(), "review_sort")
+    page_size = max(page_size, MIN_SHARD_PAGE)
     return _merge((LeadModel.by_review.query(p, LeadModel.review_sort > since if since else None,
                                              page_size=page_size) for p in review_partitions()),
                   "review_sort", newest_first=False)
