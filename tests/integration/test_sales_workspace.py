@@ -334,7 +334,7 @@ def test_a_user_turns_a_notification_off_for_themselves(team):
         off = gql('mutation { setNotification(reason: "lead_assigned", enabled: false) { reason enabled } }',
                   user=rep)
         assert {"reason": "lead_assigned", "enabled": False} in off["data"]["setNotification"]
-    lead_id, rep = owned_mql()
+    _, rep = owned_mql()
     deliver(team, notices(team))
     assert mails_to(rep) == []
     wrong = gql('mutation { setNotification(reason: "sla_missed", enabled: false) { reason } }', user="rep-a")
