@@ -313,7 +313,8 @@ def test_the_sweep_warns_before_the_sla_and_reminds_of_due_tasks_once(team, monk
     assert sweep(now) == {"slaWarnings": 0, "taskReminders": 0, "queued": 0}  # deadline 4 h away: not yet
     close = due - timedelta(minutes=20)
     monkeypatch.setattr(clock, "now", lambda: close)
-    assert sweep(close) == {"slaWarnings": 1, "taskReminders": 1, "queued": 2}
+    sweep_function = invoke_in_process(team, "NotifySweepFunction", {})  # as scheduled (IAM probe: its policy)
+    assert sweep_function == {"slaWarnings": 1, "taskReminders": 1, "queued": 2}
     messages = notices(team)
     assert sorted(m["notify"] for m in messages) == ["sla_warning", "task_due"]
     assert {k for m in messages for k in m} <= {"notify", "occurrence", "leadId", "taskId", "userId"}
