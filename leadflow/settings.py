@@ -28,11 +28,14 @@ class Settings:
     engagement_queue_url: str
     routing_queue_url: str
     nurture_queue_url: str  # due leads, from the nurture sweep to its per-lead workers
+    notify_queue_url: str  # notices (ids only) for the notification mails (services.notifications)
     event_bus_name: str
     sender_email: str
     mail_configuration_set: str  # bounces and complaints of every mail reach the track function
     allowed_origins: tuple[str, ...]
     company_timezone: str
+    team_mail_domain: str = "example.com"  # a user's mail: <Cognito username>@this (default: the sender's domain)
+    lead_link: str = ""  # the frontend's page of a lead, with {id}; empty: GraphiQL with the lead's query
     max_report_days: int = 3700  # the longest from..to a report or fairness query may cover (ten years)
 
     @property
@@ -66,6 +69,10 @@ def get_settings() -> Settings:
         engagement_queue_url=_env("ENGAGEMENT_QUEUE_URL"),
         routing_queue_url=_env("ROUTING_QUEUE_URL"),
         nurture_queue_url=_env("NURTURE_QUEUE_URL"),
+        notify_queue_url=_env("NOTIFY_QUEUE_URL"),
+        # users' mail: <Cognito username>@<this>; default: the sender's domain
+        team_mail_domain=_env("TEAM_MAIL_DOMAIN") or _env("SENDER_EMAIL", "leads@example.com").rsplit("@", 1)[-1],
+        lead_link=_env("LEAD_LINK"),
         event_bus_name=_env("EVENT_BUS_NAME", "leadflow"),
         sender_email=_env("SENDER_EMAIL", "leads@example.com"),
         mail_configuration_set=_env("MAIL_CONFIGURATION_SET"),

@@ -151,10 +151,13 @@ FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {
     "Query.metricsCsv": report(10),
     "Query.campaignPerformance": months_times(2),
     "Query.campaignCosts": months_times(2),
-    "Mutation.eraseLead": per_call(50),
+    "Query.activities": per_call(6),  # the lead, then up to 5 timeline pages (store.activities)
+    "Query.myTasks": per_call(2),  # one Query per list (marketing: theirs and the shared one)
+    "Query.myNotificationSettings": per_call(1),
+    "Mutation.eraseLead": per_call(50),  # a request per history item, marker, timeline event
     "Mutation.bulkReassign": per_selected_lead,
     "Mutation.bulkReject": per_selected_lead,
-    "Mutation.bulkRelease": per_selected_lead,  # a request per history item, marker, timeline event
+    "Mutation.bulkRelease": per_selected_lead,
     # nested lists of a lead, through the request's loaders (api/context.py)
     "Lead.history": per_call(1),  # one Query per lead
     "Lead.timeline": per_call(1),  # one Query per lead

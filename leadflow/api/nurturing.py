@@ -18,20 +18,32 @@ class Task:
     id: strawberry.ID
     assignee: str
     lead_id: str
-    kind: str = strawberry.field(description="phone_call | postal_letter")
+    kind: str = strawberry.field(description="phone_call | postal_letter (a journey's); call | email | meeting | "
+                                             "todo (a person's own)")
+    source: str = strawberry.field(description="journey (a nurturing step) | sales (set by a person)")
     title: str
     body: str
     status: str = strawberry.field(description="open | done")
     outcome: str | None
     created_at: datetime
+    due_at: datetime = strawberry.field(description="When it is due (a journey's task: when it was created).")
+    remind_at: datetime | None = strawberry.field(description="When its assignee gets a reminder mail.")
+    overdue: bool = strawberry.field(description="Open and past its due time.")
     completed_at: datetime | None
     completed_by: str | None
 
     @classmethod
     def from_dict(cls, d: dict) -> "Task":
+        from leadflow.adapters import clock
+
+        created = datetime.fromisoformat(d["created_at"])
+        due = datetime.fromisoformat(d["due_at"]) if d.get("due_at") else created
         return cls(id=strawberry.ID(d["id"]), assignee=d["assignee"], lead_id=d["lead_id"], kind=d["kind"],
+                   source=d.get("source") or "journey",
                    title=d["title"], body=d["body"], status=d["status"], outcome=d.get("outcome"),
-                   created_at=datetime.fromisoformat(d["created_at"]),
+                   created_at=created, due_at=due,
+                   remind_at=datetime.fromisoformat(d["remind_at"]) if d.get("remind_at") else None,
+                   overdue=d["status"] == "open" and due < clock.now(),
                    completed_at=datetime.fromisoformat(d["completed_at"]) if d.get("completed_at") else None,
                    completed_by=d.get("completed_by"))
 

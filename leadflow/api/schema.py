@@ -18,7 +18,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from leadflow.api import bulk, controlling, nurturing, sales
+from leadflow.api import activities, bulk, controlling, nurturing, sales
+from leadflow.api.activities import ActivityMutation, ActivityQuery
 from leadflow.api.admin import AdminMutation, AdminQuery
 from leadflow.api.bulk import BulkMutation
 from leadflow.api.controlling import ControllingMutation, ControllingQuery
@@ -29,11 +30,13 @@ from leadflow.api.permissions import AuthorizeEveryField, register_type_roles
 from leadflow.api.privacy import PrivacyMutation, PrivacyQuery
 from leadflow.api.sales import SalesMutation, SalesQuery
 
-register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES, controlling.TYPE_ROLES, bulk.TYPE_ROLES)
+register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES, controlling.TYPE_ROLES, bulk.TYPE_ROLES,
+                    activities.TYPE_ROLES)
 
-Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, ControllingQuery, PrivacyQuery, AdminQuery))
+Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, ControllingQuery, PrivacyQuery, AdminQuery,
+                              ActivityQuery))
 Mutation = merge_types("Mutation", (LeadMutation, SalesMutation, NurturingMutation, ControllingMutation,
-                                     PrivacyMutation, AdminMutation, BulkMutation))
+                                     PrivacyMutation, AdminMutation, BulkMutation, ActivityMutation))
 
 
 class DepthLimit(QueryDepthLimiter):

@@ -130,11 +130,14 @@ class Prediction:
                             for f in d.get("factors", [])])
 
 
-@strawberry.type(description="One engagement event on the lead's timeline.")
+@strawberry.type(description="One engagement event on the lead's timeline, or an activity a person logged "
+                             "(note, call, meeting, email, task: with its id and author; details hold its text).")
 class TimelineEvent:
     type: str
     at: datetime
     details: JSON | None
+    id: strawberry.ID | None = strawberry.field(default=None, description="An activity's id (updateActivity).")
+    author: str | None = strawberry.field(default=None, description="Who logged the activity.")
 
 
 @strawberry.type(description="One documented consent (UWG §7): what text, when, from which form, DOI times.")
@@ -269,10 +272,15 @@ class Lead:
     async def possible_duplicates(self, info: strawberry.Info) -> list[strawberry.ID]:
         return [strawberry.ID(i) for i in await info.context["loaders"].duplicates.load(str(self.id))]
 
-    @strawberry.field(description="Engagement events, newest first (at most 100).")
+    @strawberry.field(description="Engagement events and logged activities, newest first (at most 100).")
     async def timeline(self, info: strawberry.Info, first: int = 50) -> list[TimelineEvent]:
         events = await info.context["loaders"].timeline.load((str(self.id), max(1, min(first, 100))))
-        return [TimelineEvent(type=e.event_type, at=e.at, details=e.details) for e in events]
+        from leadflow.store.activities import activity_id_of
+
+        return [TimelineEvent(type=e.event_type, at=e.at, details=e.details,
+                              **({"id": strawberry.ID(activity_id_of(e.event_sort)), "author": e.details["author"]}
+                                 if (e.details or {}).get("author") else {}))
+                for e in events]
 
     @strawberry.field(description="The consent ledger: one record per purpose and time it was given.")
     async def consents(self, info: strawberry.Info) -> list[ConsentRecord]:

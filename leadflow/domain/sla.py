@@ -91,6 +91,8 @@ class SlaPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     accept_within_working_hours: Annotated[float, Field(gt=0, le=24 * 31)]
+    # The rep's warning mail goes out this long before the deadline (wall-clock minutes; 0: none).
+    warn_before_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 60
     # Calendar key ("DE", "AT", "DE-BY") -> hours. Keys name a country the
     # `holidays` package knows, optionally with one of its subdivisions.
     working_hours: dict[str, WorkingHours] = {}

@@ -740,8 +740,10 @@ def _task_dict(item) -> dict[str, Any]:
 
 def complete_task(principal: Principal, task_id: str, outcome: str) -> dict[str, Any]:
     """A task the caller may not see answers like an unknown one (its body names the person)."""
-    from leadflow.domain.errors import NotFound
+    from leadflow.domain.errors import InvalidInput, NotFound
+    from leadflow.services import activities
     from leadflow.services.leads import may_see_task
+    from leadflow.store import activities as activity_store
 
     item = store.get_task(task_id)
     data = dict(item.data or {})
@@ -749,9 +751,16 @@ def complete_task(principal: Principal, task_id: str, outcome: str) -> dict[str,
         raise NotFound(f"no such task: {task_id}", field="id")
     if data.get("status") == "done":
         raise IllegalTransition(f"task {task_id} is done already", field="id")
-    data.update(status="done", outcome=outcome, completed_by=principal.user_id, completed_at=clock.now().isoformat())
-    store.complete_task(item, data)
-    _note(data["lead_id"], "task", f"{data.get('kind')}: {outcome}")
+    if not (outcome or "").strip():
+        raise InvalidInput("outcome must not be empty: what came of it", field="outcome")
+    now = clock.now()
+    data.update(status="done", outcome=outcome.strip(), completed_by=principal.user_id, completed_at=now.isoformat())
+    # the lead's timeline records it (who, when, what came of it) in the task's own transaction
+    activity = (activities.task_done_activity(task_id, data, principal.user_id, now)
+                if data.get("lead_id") and not erasure.is_erased(data["lead_id"]) else None)
+    activity_store.complete_task(item, data, activity)
+    if data.get("source") != "sales":  # a journey's task: its stage history says so too, as before
+        _note(data["lead_id"], "task", f"{data.get('kind')}: {outcome}")
     return {"id": task_id, "assignee": item.assignee, **data}
 
 

@@ -14,6 +14,7 @@ from leadflow.domain.lifecycle import SIDE_EXITS, Stage
 from leadflow.domain.submission import email_marker
 from leadflow.services import erasure, lifecycle
 from leadflow.services.qualify import contact_keys
+from leadflow.store import activities as activity_store
 from leadflow.store import directory, lead_lists, nurture
 from leadflow.store import leads as repo
 
@@ -34,6 +35,7 @@ def export_person(lead_id: str) -> dict[str, Any]:
     lead = repo.get_lead(lead_id)
     state, _ = nurture.journey_state(lead_id)
     task_ids = [r["task_id"] for r in (state or {}).get("runs", []) if r.get("task_id")]
+    task_ids += activity_store.task_ids_of_lead(lead_id)  # tasks people set themselves
     return {
         "lead": _plain(lead.attribute_values),
         "history": [_plain(h.attribute_values) for h in repo.history_of(lead_id)],
@@ -78,7 +80,9 @@ def _delete_nurture(lead_id: str) -> int:
     state, _ = nurture.journey_state(lead_id)
     task_ids = [r["task_id"] for r in (state or {}).get("runs", []) if r.get("task_id")]
     nurture.delete_lead_items(lead_id, task_ids)
-    return len(task_ids)
+    sales_tasks = activity_store.task_ids_of_lead(lead_id)  # tasks people set themselves (title, note)
+    activity_store.delete_task_refs(lead_id, sales_tasks)
+    return len(task_ids) + len(sales_tasks)
 
 
 def _delete_timeline(lead_id: str) -> int:

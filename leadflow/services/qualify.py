@@ -135,7 +135,8 @@ def qualify_lead(lead_id: str) -> str:
     if possible:
         directory.add_refs([DUPLICATE_LINK + possible], f"lead#{lead.lead_id}")
     follow_ups = (event("LeadQualified", leadId=lead.lead_id, quality=quality,
-                        existingCustomer=bool(fields.get("existing_customer")))
+                        existingCustomer=bool(fields.get("existing_customer")),
+                        keyAccount=bool(fields.get("key_account")))  # its manager is told (notifications)
                   + work("intake", leadId=lead.lead_id, step=AFTER_VERDICT))
     lifecycle.record(lead, kind="quality", actor=ACTOR, reason=quality, set_fields=fields,
                      details={"reasons": [r["code"] for r in reasons]}, follow_ups=follow_ups)

@@ -26,3 +26,8 @@ def relay(change: str, effects: list[dict[str, Any]]) -> None:
             queues.send(queue_url(effect["work"]), effect["body"])
     if entries:
         events.publish_all(entries)
+    from leadflow.services.notifications import notice_queue_url, notices_of
+
+    notices = notices_of(effects, change)  # the mails these events set off (a consumer of the events)
+    if notices and queues.send_batch(notice_queue_url(), notices) < len(notices):
+        raise RuntimeError("SQS did not take every notice")  # the record comes again; mails go once anyway

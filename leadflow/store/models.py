@@ -342,7 +342,9 @@ class TimelineModel(Model):
     event_sort = UnicodeAttribute(range_key=True)  # "<at ISO>#<event id>"
     event_type = UnicodeAttribute()
     at = UTCDateTimeAttribute()
-    details = JSONAttribute(null=True)  # url, campaign, content key: no personal data
+    # an engagement event: url, campaign, content key (no personal data); an activity a person logged
+    # (store.activities): author and what they wrote, deleted with the timeline on erasure
+    details = JSONAttribute(null=True)
 
 
 class RoutingStateModel(Model):

@@ -86,6 +86,25 @@ def test_every_documented_operation_runs_against_the_demo_data(demo):
     deal = run("Deal", {"id": mine["id"]}, role="sales_rep", user=rep)["lead"]
     assert deal["opportunity"]["amount"] == 30000.0 and deal["qualification"]["budget"] == "40k"
 
+    # the rep's workspace: what the customer said, a follow-up, the mails they get (docs/sales.md)
+    call = run("LogActivity", {"id": mine["id"], "activity": {"type": "call", "outcome": "connected",
+                                                               "durationMinutes": 15, "nextStep": "send references",
+                                                               "text": "Happy with the offer"}},
+               role="sales_rep", user=rep)["logActivity"]
+    run("UpdateActivity", {"id": mine["id"], "activityId": call["id"], "patch": {"text": "Signed"}},
+        role="sales_rep", user=rep)
+    assert run("Activities", {"id": mine["id"]}, role="sales_rep", user=rep)["activities"][0]["text"] == "Signed"
+    run("DeleteActivity", {"id": mine["id"], "activityId": call["id"]}, role="sales_rep", user=rep)
+    run("CreateTask", {"id": mine["id"], "title": "Kick-off call", "dueAt": f"{today + timedelta(days=7)}T10:00:00Z"},
+        role="sales_rep", user=rep)
+    assert [t["title"] for t in run("MyTasks", role="sales_rep", user=rep)["myTasks"]] == ["Kick-off call"]
+    run("MyNotificationSettings", role="sales_rep", user=rep)
+    run("SetNotification", {"reason": "sla_warning", "enabled": True}, role="sales_rep", user=rep)
+    eventually(lambda: [m for m in requests.get(demo.base_url + "/dev/mail.json", timeout=30).json()
+                        if m["to"] == [f"{rep}@example.com"] and m["subject"].startswith("New lead for you")
+                        and mine["id"] in m["text"]],  # its link opens the lead
+               60, interval=1, message="the assignment mail in the local mailbox")
+
     # the manager hands another MQL to a rep, who turns it down for now
     run("TeamQueue", role="sales_manager", user="katrin.vogel")
     run("Fairness", period, role="sales_manager", user="katrin.vogel")

@@ -81,6 +81,10 @@ MUTATIONS_WITH_ID = {
     "eraseLead": "",
     "mergeDuplicate": "",
     "completeTask": 'outcome: "called"',  # a task id
+    "logActivity": 'activity: {type: "note", text: "hi"}',
+    "updateActivity": 'activityId: "2026-01-01T00:00:00.000+00:00.ab12", patch: {text: "x"}',
+    "deleteActivity": 'activityId: "2026-01-01T00:00:00.000+00:00.ab12"',
+    "createTask": 'title: "call back", dueAt: "2026-01-01T10:00:00Z"',
 }
 
 
