@@ -21,7 +21,8 @@ OPERATIONS = {"query", "scan", "get", "batch_get", "batch_write", "count", "exis
 # store function, so they import the model classes at run time. Importing is all they may do with
 # them; every DynamoDB call is in store/ (checked below). Only for type hints: `if TYPE_CHECKING:`.
 BUILDS_ITEMS = {
-    "services/capture.py", "services/config.py", "services/customers.py", "services/lead_import.py",
+    "services/activities.py", "services/capture.py", "services/config.py", "services/customers.py",
+    "services/lead_import.py",
     "services/lifecycle.py", "services/qualify.py", "services/routing.py", "services/scoring.py",
     "api/types.py",  # Strawberry reads its resolvers' annotations at run time
 }
