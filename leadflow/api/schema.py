@@ -17,7 +17,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from leadflow.api import controlling, nurturing, sales
+from leadflow.api import controlling, nurturing, sales, search, team
 from leadflow.api.admin import AdminMutation, AdminQuery
 from leadflow.api.controlling import ControllingMutation, ControllingQuery
 from leadflow.api.cost import QueryCost
@@ -26,10 +26,14 @@ from leadflow.api.nurturing import NurturingMutation, NurturingQuery
 from leadflow.api.permissions import AuthorizeEveryField, register_type_roles
 from leadflow.api.privacy import PrivacyMutation, PrivacyQuery
 from leadflow.api.sales import SalesMutation, SalesQuery
+from leadflow.api.search import SearchQuery
+from leadflow.api.team import TeamQuery
 
-register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES, controlling.TYPE_ROLES)
+register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES, controlling.TYPE_ROLES, search.TYPE_ROLES,
+                    team.TYPE_ROLES)
 
-Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, ControllingQuery, PrivacyQuery, AdminQuery))
+Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, ControllingQuery, PrivacyQuery, AdminQuery,
+                              SearchQuery, TeamQuery))
 Mutation = merge_types("Mutation", (LeadMutation, SalesMutation, NurturingMutation, ControllingMutation,
                                      PrivacyMutation, AdminMutation))
 
