@@ -93,16 +93,18 @@ def _phone_tokens(phone: str | None, country: str | None) -> list[str]:
     return [t for t in dict.fromkeys((international, national, digits)) if t]
 
 
-def field_tokens(fields: Mapping[str, Any]) -> dict[str, list[str]]:
-    """{field code: tokens} of a lead's searchable fields (names as in the lead item)."""
-    postal = re.sub(r"[^a-z0-9]", "", fold(fields.get("postal_code") or ""))
-    return {
-        NAME: list(dict.fromkeys(words(fields.get("first_name")) + words(fields.get("last_name")))),
-        COMPANY: words(fields.get("company")),
-        EMAIL: _email_tokens(fields.get("email")),
-        PHONE: _phone_tokens(fields.get("phone"), fields.get("country")),
-        POSTAL: [postal] if postal else [],
+def field_tokens(fields: Mapping[str, Any], codes: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """{field code: tokens} of a lead's searchable fields (names as in the lead item); of the
+    fields `codes` only, when given."""
+    makers = {
+        NAME: lambda: list(dict.fromkeys(words(fields.get("first_name")) + words(fields.get("last_name")))),
+        COMPANY: lambda: words(fields.get("company")),
+        EMAIL: lambda: _email_tokens(fields.get("email")),
+        PHONE: lambda: _phone_tokens(fields.get("phone"), fields.get("country")),
+        POSTAL: lambda: [p] if (p := re.sub(r"[^a-z0-9]", "", fold(fields.get("postal_code") or ""))) else [],
     }
+    wanted = set(codes) if codes is not None else set(makers)
+    return {code: make() for code, make in makers.items() if code in wanted}
 
 
 def partition_of(code: str, token: str) -> str:
@@ -197,8 +199,13 @@ def source_words(query_words: list[QueryWord]) -> list[QueryWord]:
 def lead_matches(query_words: Iterable[QueryWord], fields: Mapping[str, Any], codes: Iterable[str] | None = None
                  ) -> bool:
     """Every query word matches a token of the lead (of the fields `codes` only, when given)."""
-    tokens_by_field = field_tokens(fields)
-    wanted = set(codes) if codes is not None else set(tokens_by_field)
+    query_words = list(query_words)
+    if not query_words:
+        return True
+    wanted = set(codes) if codes is not None else {NAME, COMPANY, EMAIL, PHONE, POSTAL}
+    if not any(w.phone for w in query_words):
+        wanted.discard(PHONE)  # parsing a phone number is the costly part: only for digits typed
+    tokens_by_field = field_tokens(fields, wanted)
     tokens = [t for code, ts in tokens_by_field.items() if code in wanted for t in ts]
     return all(any(word.matches(t) for t in tokens) for word in query_words)
 

@@ -86,6 +86,13 @@ def test_every_documented_operation_runs_against_the_demo_data(demo):
     deal = run("Deal", {"id": mine["id"]}, role="sales_rep", user=rep)["lead"]
     assert deal["opportunity"]["amount"] == 30000.0 and deal["qualification"]["budget"] == "40k"
 
+    # finding leads: the rep their own, finance a customer by stage (ids and company names only); the directory
+    found = run("SearchLeads", {"sort": {"by": "SCORE"}}, role="sales_rep", user=rep)["searchLeads"]["edges"]
+    assert mine["id"] in [edge["id"] for edge in found] and {e["node"]["ownerId"] for e in found} == {rep}
+    rated = run("SearchLeads", {"filter": {"stages": ["CUSTOMER"]}}, role="finance")["searchLeads"]["edges"]
+    assert customer in [edge["id"] for edge in rated] and all(edge["node"] is None for edge in rated)
+    assert run("Team", role="finance")["team"]["reps"]
+
     # the manager hands another MQL to a rep, who turns it down for now
     run("TeamQueue", role="sales_manager", user="katrin.vogel")
     run("Fairness", period, role="sales_manager", user="katrin.vogel")
