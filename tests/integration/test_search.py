@@ -239,6 +239,20 @@ def test_a_search_costs_a_bounded_number_of_requests_and_says_when_it_was_capped
         uninstall()
 
 
+def test_the_index_is_rebuilt_for_leads_stored_without_it(api, capsys):
+    from leadflow.cli import main
+    from leadflow.store.models import SearchModel
+
+    lead_id = new_lead("Oskar", "Altbestand", "Altbestand Archiv")
+    with SearchModel.batch_write() as batch:  # as if stored before the index existed
+        for item in SearchModel.scan():
+            batch.delete(item)
+    assert ids(search(api, "altbestand")) == []
+    assert main(["search", "rebuild", "--aws"]) == 0
+    assert "items written for 1 leads" in capsys.readouterr().out
+    assert ids(search(api, "altbestand oskar")) == [lead_id]
+
+
 DIRECTORY = """{ viewer { userId role name teamIds }
   team { rulesVersion teams { id name managers { id name } reps { id name } }
          reps { id name teamId managerId countries postalRanges { country from to } skills availableToday
