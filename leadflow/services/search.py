@@ -116,7 +116,7 @@ def _candidates(principal: Principal, words: list[rules.QueryWord], search_filte
             if best is None:
                 best = (ids, False, f"'{word.text}'")
         ids, complete, source = best
-        chosen = sorted(ids)[:CANDIDATE_CAP]
+        chosen = sorted(ids, reverse=True)[:CANDIDATE_CAP]  # lead ids are time-ordered: the newest
         leads = repo.find_leads(set(chosen))
         return [leads[i] for i in chosen if i in leads], complete and len(ids) <= CANDIDATE_CAP, source
     if words:  # only words too short (one character) or stop words: they cannot be looked up
