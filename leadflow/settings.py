@@ -22,6 +22,7 @@ class Settings:
     routing_table: str
     nurture_table: str
     outbox_table: str
+    search_table: str
     public_base_url: str
     idempotency_table: str
     intake_queue_url: str
@@ -63,6 +64,7 @@ def get_settings() -> Settings:
         routing_table=_env("ROUTING_TABLE", "leadflow-RoutingTable"),
         nurture_table=_env("NURTURE_TABLE", "leadflow-NurtureTable"),
         outbox_table=_env("OUTBOX_TABLE", "leadflow-OutboxTable"),
+        search_table=_env("SEARCH_TABLE", "leadflow-SearchTable"),
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         idempotency_table=_env("IDEMPOTENCY_TABLE", "leadflow-IdempotencyTable"),
         intake_queue_url=_env("INTAKE_QUEUE_URL"),

@@ -118,6 +118,17 @@ def fairness_requests(call: Call) -> int:
     return call.times * (_periods(call, "month") + 2)  # one assignment-log Query per month
 
 
+def search_requests(call: Call) -> int:
+    """services.search: the query's words (a Query each, two for a phone number) and a BatchGetItem
+    per 100 of the 500 candidates at most; or by owners/stages, a Query page per 100 candidates
+    plus one per owner or stage named."""
+    from leadflow.domain.search import MAX_SOURCE_WORDS
+
+    given = call.args.get("filter") or {}
+    listed = max(len(given.get("owners") or ()), len(given.get("stages") or ()), 1)
+    return call.times * max(2 * MAX_SOURCE_WORDS + 5, 5 + listed)
+
+
 MUTATION_REQUESTS = 10  # a change: read, one transaction, a few lookups (measured 2-11)
 
 
@@ -137,6 +148,8 @@ FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {
     "Query.leads": sharded_pages(STAGE_SHARDS, "sales_manager"),
     "Query.reviewQueue": sharded_pages(REVIEW_SHARDS, "sales_manager"),
     "Query.myLeads": per_call(1),
+    "Query.searchLeads": search_requests,
+    "Query.team": per_call(1),  # the routing rules (cached per process)
     "Query.teamQueue": per_call(1),
     "Query.fairnessReport": fairness_requests,
     # the open opportunities through the stage index: services.sales.FORECAST_MAX_OPPORTUNITIES at ~200

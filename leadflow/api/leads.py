@@ -25,8 +25,11 @@ ANYONE = roles(*ALL_ROLES)
 class LeadQuery:
     @strawberry.field(permission_classes=[ANYONE], description="The caller as the API sees them.")
     def viewer(self, info: strawberry.Info) -> Viewer:
+        from leadflow.services.team import viewer_profile
+
         principal = principal_of(info)
-        return Viewer(user_id=principal.user_id, role=principal.role.value)
+        name, team_ids = viewer_profile(principal)
+        return Viewer(user_id=principal.user_id, role=principal.role.value, name=name, team_ids=team_ids)
 
     @strawberry.field(permission_classes=[READ_LEADS],
                       description="One lead; null if it does not exist or the caller may not see it.")

@@ -18,7 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from leadflow.api import activities, bulk, controlling, nurturing, sales
+from leadflow.api import activities, bulk, controlling, nurturing, sales, search, team
 from leadflow.api.activities import ActivityMutation, ActivityQuery
 from leadflow.api.admin import AdminMutation, AdminQuery
 from leadflow.api.bulk import BulkMutation
@@ -29,12 +29,14 @@ from leadflow.api.nurturing import NurturingMutation, NurturingQuery
 from leadflow.api.permissions import AuthorizeEveryField, register_type_roles
 from leadflow.api.privacy import PrivacyMutation, PrivacyQuery
 from leadflow.api.sales import SalesMutation, SalesQuery
+from leadflow.api.search import SearchQuery
+from leadflow.api.team import TeamQuery
 
 register_type_roles(sales.TYPE_ROLES, nurturing.TYPE_ROLES, controlling.TYPE_ROLES, bulk.TYPE_ROLES,
-                    activities.TYPE_ROLES)
+                    activities.TYPE_ROLES, search.TYPE_ROLES, team.TYPE_ROLES)
 
 Query = merge_types("Query", (LeadQuery, SalesQuery, NurturingQuery, ControllingQuery, PrivacyQuery, AdminQuery,
-                              ActivityQuery))
+                              ActivityQuery, SearchQuery, TeamQuery))
 Mutation = merge_types("Mutation", (LeadMutation, SalesMutation, NurturingMutation, ControllingMutation,
                                      PrivacyMutation, AdminMutation, BulkMutation, ActivityMutation))
 

@@ -408,3 +408,6 @@ class ConfigVersion:
 class Viewer:
     user_id: str
     role: str
+    name: str | None = strawberry.field(default=None, description="Their name in the sales team (reps, managers).")
+    team_ids: list[str] = strawberry.field(default_factory=list, description=(
+        "A rep's team, the teams a manager manages (details: the team query)."))

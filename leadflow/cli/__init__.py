@@ -20,6 +20,7 @@ COMMANDS = {
     "scoring": "scoring",
     "export": "export",
     "metrics": "metrics",
+    "search": "search",
 }
 
 

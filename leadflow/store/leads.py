@@ -26,6 +26,7 @@ from pynamodb.transactions import TransactWrite
 from leadflow.domain.errors import ConcurrentUpdate, InvalidInput, no_such_lead
 from leadflow.domain.followups import NONE, FollowUps
 from leadflow.domain.json_input import parse_json
+from leadflow.store import search
 from leadflow.store.models import (
     HistoryModel,
     LeadModel,
@@ -135,6 +136,7 @@ def create_lead(lead: LeadModel, history: HistoryModel, markers: list[MarkerMode
             tx.save(marker, condition=MarkerModel.marker.does_not_exist())
         tx.save(history, condition=HistoryModel.seq.does_not_exist())
         add_follow_ups(tx, lead.lead_id, version_change(lead.version), follow_ups, history.at)
+        search.index_changes(tx, lead, new=True)  # last: the cancellation reasons above keep their places
 
     try:
         commit(build)
@@ -165,6 +167,7 @@ def apply_change(lead: LeadModel, *, expected_stage: str, expected_version: int,
         for name in released_markers:
             tx.delete(MarkerModel(name), condition=MarkerModel.lead_id == lead.lead_id)
         add_follow_ups(tx, lead.lead_id, version_change(expected_version + 1), follow_ups, history.at)
+        search.index_changes(tx, lead, set_fields)  # last: the cancellation reasons above keep their places
 
     try:
         commit(build)

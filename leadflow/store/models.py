@@ -435,6 +435,19 @@ class MatchModel(Model):
     ref = UnicodeAttribute(range_key=True)  # "lead#<id>" | "account#<id>" | "contact#<account>#<n>"
 
 
+class SearchModel(Model):
+    """The search index (domain.search): pk "t#<first 3 characters of a token>" | "p#<first 6 digits
+    of a phone>", sk "<token>#<lead id>", `fields` the codes of the lead's fields that have the token.
+    Written in the transaction of every change of a searched field, deleted with the lead's data."""
+
+    class Meta(_Meta):
+        table_name = _settings.search_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    fields = UnicodeAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (LeadModel, HistoryModel, MarkerModel, CounterModel, ConfigModel,
                                        AccountModel, MatchModel, TimelineModel, RoutingStateModel, NurtureModel,
-                                       OutboxModel)
+                                       OutboxModel, SearchModel)

@@ -105,6 +105,13 @@ def test_every_documented_operation_runs_against_the_demo_data(demo):
                         and mine["id"] in m["text"]],  # its link opens the lead
                60, interval=1, message="the assignment mail in the local mailbox")
 
+    # finding leads: the rep their own, finance a customer by stage (ids and company names only); the directory
+    found = run("SearchLeads", {"sort": {"by": "SCORE"}}, role="sales_rep", user=rep)["searchLeads"]["edges"]
+    assert mine["id"] in [edge["id"] for edge in found] and {e["node"]["ownerId"] for e in found} == {rep}
+    rated = run("SearchLeads", {"filter": {"stages": ["CUSTOMER"]}}, role="finance")["searchLeads"]["edges"]
+    assert customer in [edge["id"] for edge in rated] and all(edge["node"] is None for edge in rated)
+    assert run("Team", role="finance")["team"]["reps"]
+
     # the manager hands another MQL to a rep, who turns it down for now
     run("TeamQueue", role="sales_manager", user="katrin.vogel")
     run("Fairness", period, role="sales_manager", user="katrin.vogel")
