@@ -186,3 +186,8 @@ def manager_queue_page(manager: str, first: int, after: str | None) -> tuple[lis
                                               last_evaluated_key=decode_cursor(after, "by_manager_queue", manager))
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
+
+
+def owner_pages(owner: str, page_size: int) -> Iterator[LeadModel]:
+    """A rep's leads, newest first, read lazily page by page (for a caller that filters and caps)."""
+    return iter(LeadModel.by_owner.query(owner, scan_index_forward=False, page_size=page_size))

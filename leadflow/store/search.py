@@ -50,12 +50,14 @@ def lookup(partition: str, prefix: str, limit: int) -> tuple[dict[str, str], boo
 
 def owner_leads(owner_id: str, limit: int) -> tuple[list[LeadModel], bool]:
     """A rep's leads (by_owner, newest stage first): at most `limit`, and whether that is all."""
-    return _capped(LeadModel.by_owner.query(owner_id, scan_index_forward=False, page_size=min(limit, 100)), limit)
+    from leadflow.store.lead_lists import owner_pages
+
+    return _capped(owner_pages(owner_id, page_size=min(limit, 100)), limit)
 
 
 def stage_leads(stage: str, limit: int) -> tuple[list[LeadModel], bool]:
     """The leads in a stage (by_stage, newest first): at most `limit`, and whether that is all."""
-    from leadflow.store.leads import stage_pages
+    from leadflow.store.lead_lists import stage_pages
 
     return _capped(stage_pages(stage, None, page_size=min(limit, 100)), limit)
 
