@@ -7,8 +7,9 @@ rejects several review-queue leads; each lead is reported as done or refused wit
 import strawberry
 
 from leadflow.api.permissions import principal_of, roles
-from leadflow.domain.access import Role
-from leadflow.services.bulk import BulkOutcome, apply_each
+from leadflow.api.search import LeadSearchFilter, search_filter_of
+from leadflow.domain.access import Principal, Role
+from leadflow.services.bulk import BulkOutcome, apply_each, searched_selection
 
 MANAGERS = roles(Role.SALES_MANAGER, Role.ADMIN)
 REVIEWERS = roles(Role.MARKETING, Role.ADMIN)
@@ -41,33 +42,54 @@ class BulkResult:
                                               message=f.message, field=f.field) for f in outcome.failed])
 
 
+def _selected(principal: Principal, ids: list[strawberry.ID] | None, query: str | None,
+              filter: LeadSearchFilter | None) -> list[str]:
+    """The ids given, or the leads a search (as searchLeads, in the caller's scope) finds."""
+    if ids is not None:
+        if query is not None or filter is not None:
+            from leadflow.domain.errors import InvalidInput
+
+            raise InvalidInput("select by ids or by a search (query, filter), not both", field="ids")
+        return [str(i) for i in ids]
+    return searched_selection(principal, query, search_filter_of(filter))
+
+
+SELECTION = ("Select the leads by `ids` (at most 50) or by a search: `query` and `filter` as in searchLeads, "
+             "in the caller's scope; a search that finds more than 50 is refused (narrow it).")
+
+
 @strawberry.type
 class BulkMutation:
     @strawberry.mutation(permission_classes=[MANAGERS], description=(
-        "Give several MQLs to one rep (at most 50 ids); each lead gets its own history entry."))
-    def bulk_reassign(self, info: strawberry.Info, ids: list[strawberry.ID], rep_id: str,
-                      reason: str) -> BulkResult:
+        "Give several MQLs to one rep; each lead gets its own history entry. " + SELECTION))
+    def bulk_reassign(self, info: strawberry.Info, rep_id: str, reason: str, ids: list[strawberry.ID] | None = None,
+                      query: str | None = None, filter: LeadSearchFilter | None = None) -> BulkResult:
         from leadflow.services import routing
 
         principal = principal_of(info)
-        return BulkResult.of(apply_each(ids, lambda lead_id: routing.reassign_by_manager(
+        selected = _selected(principal, ids, query, filter)
+        return BulkResult.of(apply_each(selected, lambda lead_id: routing.reassign_by_manager(
             principal, lead_id, rep_id, reason=reason)))
 
     @strawberry.mutation(permission_classes=[REJECTERS], description=(
-        "Reject several leads as rejectLead does, one by one (at most 50 ids): a manager's team "
-        "leads go back to nurturing (recycle: true) or out; review-queue leads are disqualified."))
-    def bulk_reject(self, info: strawberry.Info, ids: list[strawberry.ID], reason: str, recycle: bool = True,
-                    reason_code: str | None = None) -> BulkResult:
+        "Reject several leads as rejectLead does, one by one: a manager's team leads go back to nurturing "
+        "(recycle: true) or out; review-queue leads are disqualified. " + SELECTION))
+    def bulk_reject(self, info: strawberry.Info, reason: str, recycle: bool = True, reason_code: str | None = None,
+                    ids: list[strawberry.ID] | None = None, query: str | None = None,
+                    filter: LeadSearchFilter | None = None) -> BulkResult:
         from leadflow.services import sales
 
         principal = principal_of(info)
-        return BulkResult.of(apply_each(ids, lambda lead_id: sales.reject_lead(
+        selected = _selected(principal, ids, query, filter)
+        return BulkResult.of(apply_each(selected, lambda lead_id: sales.reject_lead(
             principal, lead_id, reason, recycle, reason_code=reason_code)))
 
     @strawberry.mutation(permission_classes=[REVIEWERS], description=(
-        "Release several review-queue leads as releaseLead does (at most 50 ids)."))
-    def bulk_release(self, info: strawberry.Info, ids: list[strawberry.ID], reason: str | None = None) -> BulkResult:
+        "Release several review-queue leads as releaseLead does. " + SELECTION))
+    def bulk_release(self, info: strawberry.Info, reason: str | None = None, ids: list[strawberry.ID] | None = None,
+                     query: str | None = None, filter: LeadSearchFilter | None = None) -> BulkResult:
         from leadflow.services import review
 
         principal = principal_of(info)
-        return BulkResult.of(apply_each(ids, lambda lead_id: review.release_lead(principal, lead_id, reason)))
+        selected = _selected(principal, ids, query, filter)
+        return BulkResult.of(apply_each(selected, lambda lead_id: review.release_lead(principal, lead_id, reason)))

@@ -136,10 +136,14 @@ BULK_REQUESTS_PER_LEAD = 8  # one lead of a bulk action: 2 (reject) to 6 (reassi
 
 
 def per_selected_lead(call: Call) -> int:
-    """A bulk action: one change per selected id (a larger selection is refused before any read)."""
+    """A bulk action: one change per selected id (a larger selection is refused before any read); a
+    selection by search: the search (as searchLeads) and up to the largest selection."""
     from leadflow.services.bulk import MAX_BULK_LEADS
 
-    return call.times * BULK_REQUESTS_PER_LEAD * max(1, min(len(call.args.get("ids") or ()), MAX_BULK_LEADS))
+    ids = call.args.get("ids")
+    if ids is None:
+        return search_requests(call) + call.times * BULK_REQUESTS_PER_LEAD * MAX_BULK_LEADS
+    return call.times * BULK_REQUESTS_PER_LEAD * max(1, min(len(ids), MAX_BULK_LEADS))
 
 # DynamoDB requests per field, for every field that reads (all others: none).
 FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {

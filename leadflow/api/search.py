@@ -77,6 +77,18 @@ class LeadSearchResult:
     notice: str | None
 
 
+def search_filter_of(given: LeadSearchFilter | None):
+    """The service's filter from the GraphQL input (searchLeads, and bulk actions on a search)."""
+    from leadflow.services import search as search_service
+
+    given = given or LeadSearchFilter()
+    return search_service.make_filter(
+        stages=[s.value for s in given.stages or ()], owners=given.owners, grades=given.grades,
+        qualities=[q.value for q in given.qualities or ()], sources=given.sources, campaigns=given.campaigns,
+        countries=given.countries, created_from=given.created_from, created_to=given.created_to,
+        stage_entered_from=given.stage_entered_from, stage_entered_to=given.stage_entered_to)
+
+
 @strawberry.type
 class SearchQuery:
     @strawberry.field(permission_classes=[SEARCHERS], description=(
@@ -90,12 +102,7 @@ class SearchQuery:
                      sort: LeadSort | None = None, first: int = 20, after: str | None = None) -> LeadSearchResult:
         from leadflow.services import search as search_service
 
-        given = filter or LeadSearchFilter()
-        search_filter = search_service.make_filter(
-            stages=[s.value for s in given.stages or ()], owners=given.owners, grades=given.grades,
-            qualities=[q.value for q in given.qualities or ()], sources=given.sources, campaigns=given.campaigns,
-            countries=given.countries, created_from=given.created_from, created_to=given.created_to,
-            stage_entered_from=given.stage_entered_from, stage_entered_to=given.stage_entered_to)
+        search_filter = search_filter_of(filter)
         sort = sort or LeadSort()
         descending = (NATURAL_DESCENDING[sort.by] if sort.direction is None
                       else sort.direction is SortDirection.DESC)

@@ -42,6 +42,20 @@ def selection(lead_ids: Sequence[str]) -> list[str]:
     return ids
 
 
+def searched_selection(principal, query: str | None, search_filter) -> list[str]:
+    """The ids of the leads a search finds in the caller's scope (services.search), all of them:
+    more than one call may change is refused rather than acting on a part."""
+    from leadflow.services.search import search_leads
+
+    answer = search_leads(principal, query, search_filter, first=MAX_BULK_LEADS)
+    if answer.end_cursor is not None or not answer.complete:
+        raise InvalidInput(f"the search selects more than {MAX_BULK_LEADS} leads; narrow it (more words, a stage, "
+                           "an owner) or act in steps", field="query")
+    if not answer.leads:
+        raise InvalidInput("the search finds no lead you may act on", field="query")
+    return [lead.lead_id for lead in answer.leads]
+
+
 def apply_each(lead_ids: Sequence[str], action: Callable[[str], object]) -> BulkOutcome:
     outcome, unavailable = BulkOutcome(), unavailable_errors()
     for lead_id in selection(lead_ids):

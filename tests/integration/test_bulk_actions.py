@@ -142,3 +142,35 @@ def test_a_throttled_lead_is_reported_as_unavailable_and_the_others_go_on(team, 
     assert result["failed"] == [{"id": leads[1], "code": "unavailable", "rule": "temporarily_unavailable",
                                  "message": "could not be stored just now; try this lead again", "field": None}]
     assert lead(leads[1]).stage == "MQL"  # nothing half-written; the text names no internals
+
+
+def test_a_manager_selects_by_search_and_a_too_wide_search_is_refused(team):
+    from leadflow.services.controlling import reconcile
+
+    leads = [new_mql(n) for n in range(40, 43)]  # Eva Lang40..42 at lang-werke.de
+    route(*leads)
+    others = [new_mql(n) for n in range(50, 52)]
+    route(*others)
+    by_search = ('mutation($q: String, $f: LeadSearchFilter) { bulkReject(query: $q, filter: $f, '
+                 f'reason: "no budget") {RESULT} }}')
+    result = gql(by_search, {"q": "lang4", "f": {"stages": ["MQL"]}}, role="sales_manager", user="boss")
+    assert sorted(result["data"]["bulkReject"]["succeeded"]) == sorted(leads)
+    assert {lead(i).stage for i in leads} == {"RECYCLED"} and {lead(i).stage for i in others} == {"MQL"}
+    nothing = gql(by_search, {"q": "lang4", "f": {"stages": ["MQL"]}}, role="sales_manager", user="boss")
+    assert nothing["errors"][0]["message"] == "the search finds no lead you may act on"
+    both = gql('mutation { bulkReject(ids: ["x"], query: "lang", reason: "r") { succeeded } }', {},
+               role="sales_manager", user="boss")
+    assert both["errors"][0]["extensions"]["field"] == "ids"
+    assert reconcile(None, None).drift == []
+
+
+def test_a_search_selecting_more_than_one_call_may_change_is_refused(team, monkeypatch):
+    from leadflow.services import bulk
+
+    monkeypatch.setattr(bulk, "MAX_BULK_LEADS", 2)
+    leads = [new_mql(n) for n in range(60, 63)]
+    route(*leads)
+    wide = gql(f'mutation {{ bulkReject(query: "lang6", reason: "r") {RESULT} }}', {},
+               role="sales_manager", user="boss")
+    assert wide["data"] is None and "the search selects more than 2 leads" in wide["errors"][0]["message"]
+    assert {lead(i).stage for i in leads} == {"MQL"}  # nothing half-done
