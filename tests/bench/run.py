@@ -427,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hot-leads", type=int, default=200, help="leads of the hot-item run (default 200)")
     parser.add_argument("--volume", type=int, default=100_000,
                         help="stored leads of the local-stack volume run (default 100000, 0: none)")
+    parser.add_argument("--search-leads", type=int, default=100_000,
+                        help="stored leads of the search run (default 100000, 0: none)")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {OUT.relative_to(REPO)}")
     args = parser.parse_args(argv)
     command = "python -m tests.bench.run" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
@@ -479,6 +481,15 @@ def main(argv: list[str] | None = None) -> int:
         if vol.error:
             print(f"  volume run failed: {vol.error}", file=sys.stderr, flush=True)
 
+    searched = None
+    if args.search_leads:
+        from tests.bench import search
+
+        print(f"6/6 searchLeads at {args.search_leads:,} leads ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        searched = search.run(leads=args.search_leads)
+        timings["search"] = time.perf_counter() - t
+
     from infra.template import load_wiring
 
     wiring = load_wiring(parameters={"Stage": "prod"})
@@ -515,6 +526,10 @@ def main(argv: list[str] | None = None) -> int:
     if vol is not None:
         lines += section_volume(vol) if not vol.error else ["## 5. The local stack with real volumes", "",
                                                             f"The run failed: {vol.error}", ""]
+    if searched is not None:
+        from tests.bench import search
+
+        lines += search.section(searched)
     found = observations(ops, pipe)
     if found:
         lines += ["## Observations (generated from the numbers)", ""] + [f"- {o}" for o in found] + [""]
