@@ -64,10 +64,18 @@ def _first(call: Call, default: int = 20) -> int:
     return max(1, min(int(call.args.get("first") or default), MAX_PAGE))
 
 
-def filtered_pages(*filtered_roles: str) -> Callable[[Call], int]:
-    """One Query page; for a role whose list is filtered after reading, pages of `first` until
-    MAX_EXAMINED items were looked at (services.leads.visible_page)."""
-    return lambda call: call.times * (math.ceil(MAX_EXAMINED / _first(call)) if call.role in filtered_roles else 1)
+# store.lead_lists: a list's index holds keys; a page is a Query per shard and one BatchGetItem of
+# its leads; a list read lazily (filtered after reading) reads both in pages of LAZY_PAGE
+STAGE_SHARDS, REVIEW_SHARDS = 8, 4  # store.models
+LAZY_PAGE = 100
+
+
+def list_pages(shards: int, *filtered_roles: str) -> Callable[[Call], int]:
+    """One page: a Query per shard and a BatchGetItem; for a role whose list is filtered after
+    reading, until MAX_EXAMINED items were looked at (services.leads.visible_page): each shard's
+    first Query, then a Query and a BatchGetItem per LAZY_PAGE items."""
+    lazy = math.ceil(MAX_EXAMINED / LAZY_PAGE)
+    return lambda call: call.times * (shards + (2 * lazy if call.role in filtered_roles else 1))
 
 
 def tasks_requests(call: Call) -> int:
@@ -125,14 +133,14 @@ def per_selected_lead(call: Call) -> int:
 FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {
     "Query.viewer": per_call(0),
     "Query.lead": per_call(1),
-    "Query.leads": filtered_pages("sales_manager"),
-    "Query.reviewQueue": filtered_pages("sales_manager"),
-    "Query.myLeads": per_call(1),
-    "Query.teamQueue": per_call(1),
+    "Query.leads": list_pages(STAGE_SHARDS, "sales_manager"),
+    "Query.reviewQueue": list_pages(REVIEW_SHARDS, "sales_manager"),
+    "Query.myLeads": per_call(2),  # a Query and a BatchGetItem of its leads
+    "Query.teamQueue": per_call(2),
     "Query.fairnessReport": fairness_requests,
-    # the open opportunities through the stage index: services.sales.FORECAST_MAX_OPPORTUNITIES at ~200
-    # per 1 MB page, and one more Query per shard (store.lead_lists: 8 shards)
-    "Query.forecast": per_call(5000 // 200 + 8),
+    # the open opportunities through the stage index: a Query per shard (keys: thousands per 1 MB
+    # page) and a BatchGetItem per 100 of services.sales.FORECAST_MAX_OPPORTUNITIES (+1)
+    "Query.forecast": per_call(STAGE_SHARDS + 5001 // 100 + 1),
     "Query.tasks": tasks_requests,
     "Query.configVersions": per_call(2),
     "Query.personalDataExport": per_call(15),
