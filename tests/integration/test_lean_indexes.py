@@ -119,3 +119,16 @@ def test_sweeps_read_only_the_index(aws):
         uninstall()
     assert found == ids[1:]  # the erased one filtered in the Query (erased_at is in the index)
     assert closed == [(i, "DISQUALIFIED") for i in ids]
+
+
+def test_a_batch_job_reading_more_than_the_index_holds_gets_just_those_attributes(aws):
+    from leadflow.store import lead_lists
+
+    ids = _save(3, stage="CUSTOMER")
+    try:
+        with counting() as log:
+            leads = list(lead_lists.closed_leads("CUSTOMER", attributes_to_get=["lead_id", "company"]))
+        assert log.kinds() == {"Query(Leads)": 8, "BatchGetItem[3](Leads)": 1}
+    finally:
+        uninstall()
+    assert [(lead.lead_id, lead.company, lead.email) for lead in leads] == [(i, "Lean GmbH", None) for i in ids]
