@@ -35,11 +35,6 @@ BATCH_KEYS = 100  # keys per BatchGetItem
 # services.leads.MAX_EXAMINED: a list a caller sees filtered (a manager's stage list) reads up to
 # this many items, a page of `first` per request
 MAX_EXAMINED = 500
-# store.models.STAGE_SHARDS / REVIEW_SHARDS and store.lead_lists.MIN_SHARD_PAGE: a page of a stage
-# list or of the review queue is one Query per shard; a filtered one reads on in pages of at least 10
-STAGE_SHARDS = 8
-REVIEW_SHARDS = 4
-MIN_SHARD_PAGE = 10
 
 # Lists whose length the caller does not choose and whose fields read nothing: a lead's history
 # counts with a typical upper bound; other lists follow the data and count as one item (a lead's
@@ -69,14 +64,18 @@ def _first(call: Call, default: int = 20) -> int:
     return max(1, min(int(call.args.get("first") or default), MAX_PAGE))
 
 
-def sharded_pages(shards: int, *filtered_roles: str) -> Callable[[Call], int]:
-    """One Query per shard for a page (store.lead_lists merges them); for a role whose list is
-    filtered after reading, further pages (of `first`, at least MIN_SHARD_PAGE) until MAX_EXAMINED
-    items were looked at (services.leads.visible_page)."""
-    def requests(call: Call) -> int:
-        further = math.ceil(MAX_EXAMINED / max(_first(call), MIN_SHARD_PAGE)) if call.role in filtered_roles else 0
-        return call.times * (shards + further)
-    return requests
+# store.lead_lists: a list's index holds keys; a page is a Query per shard and one BatchGetItem of
+# its leads; a list read lazily (filtered after reading) reads both in pages of LAZY_PAGE
+STAGE_SHARDS, REVIEW_SHARDS = 8, 4  # store.models
+LAZY_PAGE = 100
+
+
+def list_pages(shards: int, *filtered_roles: str) -> Callable[[Call], int]:
+    """One page: a Query per shard and a BatchGetItem; for a role whose list is filtered after
+    reading, until MAX_EXAMINED items were looked at (services.leads.visible_page): each shard's
+    first Query, then a Query and a BatchGetItem per LAZY_PAGE items."""
+    lazy = math.ceil(MAX_EXAMINED / LAZY_PAGE)
+    return lambda call: call.times * (shards + (2 * lazy if call.role in filtered_roles else 1))
 
 
 def tasks_requests(call: Call) -> int:
@@ -149,16 +148,16 @@ def per_selected_lead(call: Call) -> int:
 FIELD_REQUESTS: dict[str, Callable[[Call], int]] = {
     "Query.viewer": per_call(0),
     "Query.lead": per_call(1),
-    "Query.leads": sharded_pages(STAGE_SHARDS, "sales_manager"),
-    "Query.reviewQueue": sharded_pages(REVIEW_SHARDS, "sales_manager"),
-    "Query.myLeads": per_call(1),
+    "Query.leads": list_pages(STAGE_SHARDS, "sales_manager"),
+    "Query.reviewQueue": list_pages(REVIEW_SHARDS, "sales_manager"),
+    "Query.myLeads": per_call(2),  # a Query and a BatchGetItem of its leads
+    "Query.teamQueue": per_call(2),
     "Query.searchLeads": search_requests,
     "Query.team": per_call(1),  # the routing rules (cached per process)
-    "Query.teamQueue": per_call(1),
     "Query.fairnessReport": fairness_requests,
-    # the open opportunities through the stage index: services.sales.FORECAST_MAX_OPPORTUNITIES at ~200
-    # per 1 MB page, and one more Query per shard (store.lead_lists: 8 shards)
-    "Query.forecast": per_call(5000 // 200 + 8),
+    # the open opportunities through the stage index: a Query per shard (keys: thousands per 1 MB
+    # page) and a BatchGetItem per 100 of services.sales.FORECAST_MAX_OPPORTUNITIES (+1)
+    "Query.forecast": per_call(STAGE_SHARDS + 5001 // 100 + 1),
     "Query.tasks": tasks_requests,
     "Query.configVersions": per_call(2),
     "Query.personalDataExport": per_call(15),

@@ -6,6 +6,10 @@ its shards, one Query per shard and page (STAGE_SHARDS, REVIEW_SHARDS), in the o
 key. That sort key is unique per lead ("<at ISO>#<lead id>"), so the merged order is total and one
 position is a position in every shard: a cursor is the key of the last item returned (as for an
 unsharded index, still opaque), and each shard continues with a key condition after its sort key.
+
+The indexes hold keys (by_stage: and models.STAGE_INDEX_ATTRIBUTES), not the leads: a page reads
+its leads with one BatchGetItem (_leads), in the index's order. Readers that need only what the
+index holds (sweeps, retention, outcome counts) read no more.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from leadflow.store.leads import decode_cursor, encode_cursor, index_cursor
 from leadflow.store.models import (
     REVIEW_QUEUE,
     REVIEW_SHARDS,
+    STAGE_INDEX_ATTRIBUTES,
     STAGE_SHARDS,
     LeadModel,
     all_shards,
@@ -26,9 +31,9 @@ from leadflow.store.models import (
 )
 
 MAX_PAGE = 100
-# A lazily merged list (a caller that filters) reads at least this many items per shard request:
-# a filtered page of 1 would otherwise cost a request per item examined, on every shard.
-MIN_SHARD_PAGE = 10
+# A lazily read list (a caller filters it, api/cost.py counts it) reads index pages and
+# BatchGetItems of at least this many (BatchGetItem's maximum).
+LAZY_PAGE = MAX_PAGE
 
 
 def stage_partitions(stage: str) -> list[str]:
@@ -49,6 +54,28 @@ def review_queue_key(lead_id: str) -> str:
     return review_key(lead_id)
 
 
+def _index_keys(index_name: str) -> tuple[str, ...]:
+    return tuple(getattr(LeadModel, index_name).Meta.attributes)
+
+
+def _leads(entries: Iterable[LeadModel], index_name: str, chunk: int = MAX_PAGE,
+           attributes_to_get: list[str] | None = None) -> Iterator[LeadModel]:
+    """The leads of index entries, in the entries' order (lazy): one BatchGetItem per `chunk`
+    entries. A lead deleted since the index was read, or no longer where the entry puts it (in
+    another stage, with another owner, out of the queue), is not in that list any more: skipped."""
+    keys = _index_keys(index_name)
+    attributes = list(dict.fromkeys([*attributes_to_get, "lead_id", *keys])) if attributes_to_get else None
+    entries = iter(entries)
+    chunk = max(1, min(chunk, MAX_PAGE))
+    while batch := list(islice(entries, chunk)):
+        found = {lead.lead_id: lead for lead in LeadModel.batch_get([e.lead_id for e in batch],
+                                                                    attributes_to_get=attributes)}
+        for entry in batch:
+            lead = found.get(entry.lead_id)
+            if lead is not None and all(getattr(lead, key) == getattr(entry, key) for key in keys):
+                yield lead
+
+
 def _merge(results: Iterable[Iterable[LeadModel]], sort_key: str, newest_first: bool) -> Iterator[LeadModel]:
     """The items of every shard's (lazy, sorted) query as one sorted stream."""
     return heapq.merge(*results, key=lambda item: getattr(item, sort_key), reverse=newest_first)
@@ -57,15 +84,16 @@ def _merge(results: Iterable[Iterable[LeadModel]], sort_key: str, newest_first: 
 def _page(queries: list[Callable[[int], Any]], first: int, sort_key: str, newest_first: bool,
           index_name: str) -> tuple[list[LeadModel], str | None]:
     """One page of a sharded list: each shard read once with `first` as its limit (N Queries),
-    merged and cut; a cursor when a shard may hold more."""
+    merged and cut, its leads read (a BatchGetItem); a cursor when a shard may hold more."""
     first = max(1, min(first, MAX_PAGE))
     results = [query(first) for query in queries]
     found = [list(result) for result in results]
     merged = sorted((item for items in found for item in items), key=lambda item: getattr(item, sort_key),
                     reverse=newest_first)
-    items = merged[:first]
+    entries = merged[:first]
     more = len(merged) > first or any(result.last_evaluated_key for result in results)
-    return items, index_cursor(items[-1], index_name) if items and more else None
+    # the cursor is the last entry's: a lead skipped at the end of the page is not read again
+    return list(_leads(entries, index_name, first)), index_cursor(entries[-1], index_name) if entries and more else None
 
 
 def _after(cursor: str | None, index_name: str, partitions: list[str], sort_key: str) -> str | None:
@@ -96,12 +124,13 @@ def leads_in_stage(stage: str, first: int, after: str | None) -> tuple[list[Lead
 
 def stage_pages(stage: str, after: str | None, page_size: int) -> Iterator[LeadModel]:
     """The leads in a stage, newest first, read lazily page by page from every shard (for a
-    caller that filters and cuts its own page: index_cursor of its last item continues)."""
+    caller that filters and cuts its own page: index_cursor of its last item continues). Pages of
+    at least LAZY_PAGE: keys are cheap to read, and a filtering caller's requests stay few."""
     before = _after(after, "by_stage", stage_partitions(stage), "stage_sort")
-    page_size = max(page_size, MIN_SHARD_PAGE)
-    return _merge((LeadModel.by_stage.query(p, _stage_condition(older_than=before), scan_index_forward=False,
-                                            page_size=page_size) for p in stage_partitions(stage)),
-                  "stage_sort", newest_first=True)
+    size = max(page_size, LAZY_PAGE)
+    return _leads(_merge((LeadModel.by_stage.query(p, _stage_condition(older_than=before), scan_index_forward=False,
+                                                   page_size=size) for p in stage_partitions(stage)),
+                         "stage_sort", newest_first=True), "by_stage", size)
 
 
 def in_stage(stage: str, *, newer_than: str | None = None, older_than: str | None = None,
@@ -109,19 +138,26 @@ def in_stage(stage: str, *, newer_than: str | None = None, older_than: str | Non
              attributes_to_get: list[str] | None = None) -> Iterator[LeadModel]:
     """Leads in a stage whose stage_sort (when they entered it) lies in the bounds (exclusive, both
     given: inclusive), merged over
-    every shard in stage_sort order, at most `limit` (lazy; batch jobs and sweeps)."""
+    every shard in stage_sort order, at most `limit` (lazy; batch jobs and sweeps). Only
+    `attributes_to_get` the index holds: no more than the index is read; else the leads (a
+    BatchGetItem per 100, only those attributes). `filter_condition`: on what the index holds."""
     attributes = list(dict.fromkeys([*attributes_to_get, "stage_sort"])) if attributes_to_get else None
+    indexed = attributes is not None and set(attributes) <= {"lead_id", *_index_keys("by_stage"),
+                                                              *STAGE_INDEX_ATTRIBUTES}
     merged = _merge((LeadModel.by_stage.query(p, _stage_condition(newer_than, older_than),
                                               scan_index_forward=not newest_first, limit=limit,
-                                              filter_condition=filter_condition, attributes_to_get=attributes)
+                                              filter_condition=filter_condition,
+                                              attributes_to_get=attributes if indexed else None)
                      for p in stage_partitions(stage)), "stage_sort", newest_first)
-    return islice(merged, limit) if limit is not None else merged
+    entries = islice(merged, limit) if limit is not None else merged
+    return entries if indexed else _leads(entries, "by_stage", MAX_PAGE, attributes)
 
 
 def retention_candidates(stage: str, entered_before: str, limit: int) -> Iterator[LeadModel]:
     """Leads not erased that entered `stage` before `entered_before` (ISO), oldest first, at most
-    `limit`: read from the index (eventually consistent; the caller checks each again)."""
-    return in_stage(stage, older_than=entered_before, limit=limit,
+    `limit`: their index entries (lead_id, stage_sort; eventually consistent: the caller reads
+    each again)."""
+    return in_stage(stage, older_than=entered_before, limit=limit, attributes_to_get=["lead_id"],
                     filter_condition=LeadModel.erased_at.does_not_exist())
 
 
@@ -161,12 +197,13 @@ def review_page(first: int, after: str | None) -> tuple[list[LeadModel], str | N
 
 
 def review_pages(after: str | None, page_size: int) -> Iterator[LeadModel]:
-    """The review queue, oldest first, read lazily page by page from every shard."""
+    """The review queue, oldest first, read lazily page by page from every shard (pages as
+    stage_pages)."""
     since = _after(after, "by_review", review_partitions(), "review_sort")
-    page_size = max(page_size, MIN_SHARD_PAGE)
-    return _merge((LeadModel.by_review.query(p, LeadModel.review_sort > since if since else None,
-                                             page_size=page_size) for p in review_partitions()),
-                  "review_sort", newest_first=False)
+    size = max(page_size, LAZY_PAGE)
+    return _leads(_merge((LeadModel.by_review.query(p, LeadModel.review_sort > since if since else None,
+                                                    page_size=size) for p in review_partitions()),
+                         "review_sort", newest_first=False), "by_review", size)
 
 
 # ------------------------------------------------------------------ by_owner, by_manager_queue
@@ -176,7 +213,7 @@ def owner_page(owner: str, stage: str | None, first: int, after: str | None) -> 
     condition = LeadModel.owner_sort.startswith(prefix) if prefix else None
     result = LeadModel.by_owner.query(owner, condition, scan_index_forward=False, limit=max(1, min(first, MAX_PAGE)),
                                       last_evaluated_key=decode_cursor(after, "by_owner", owner, prefix))
-    items = list(result)
+    items = list(_leads(list(result), "by_owner", first))
     return items, encode_cursor(result.last_evaluated_key)
 
 
@@ -184,10 +221,11 @@ def manager_queue_page(manager: str, first: int, after: str | None) -> tuple[lis
     """One page of the leads waiting in a manager's queue, oldest first."""
     result = LeadModel.by_manager_queue.query(manager, limit=max(1, min(first, MAX_PAGE)),
                                               last_evaluated_key=decode_cursor(after, "by_manager_queue", manager))
-    items = list(result)
+    items = list(_leads(list(result), "by_manager_queue", first))
     return items, encode_cursor(result.last_evaluated_key)
 
 
 def owner_pages(owner: str, page_size: int) -> Iterator[LeadModel]:
     """A rep's leads, newest first, read lazily page by page (for a caller that filters and caps)."""
-    return iter(LeadModel.by_owner.query(owner, scan_index_forward=False, page_size=page_size))
+    size = max(page_size, LAZY_PAGE)
+    return _leads(LeadModel.by_owner.query(owner, scan_index_forward=False, page_size=size), "by_owner", size)

@@ -21,7 +21,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from leadflow.settings import get_settings
@@ -95,10 +95,16 @@ def reset_connections() -> None:
         model._connection = None
 
 
+# The lead lists' indexes hold the keys, not the lead (~6 KB): every change of a lead rewrote the
+# whole item into each index it is in (issue 12). A page reads its leads with one BatchGetItem
+# (store.lead_lists). by_stage also carries what its sweeps filter on and its light readers read.
+STAGE_INDEX_ATTRIBUTES = ("stage", "stages_reached", "erased_at", "owner_id", "queue_manager")
+
+
 class ByStageIndex(GlobalSecondaryIndex["LeadModel"]):
     class Meta:
         index_name = "by_stage"
-        projection = AllProjection()
+        projection = IncludeProjection(list(STAGE_INDEX_ATTRIBUTES))
 
     stage_shard = UnicodeAttribute(hash_key=True)
     stage_sort = UnicodeAttribute(range_key=True)
@@ -107,7 +113,7 @@ class ByStageIndex(GlobalSecondaryIndex["LeadModel"]):
 class ByReviewIndex(GlobalSecondaryIndex["LeadModel"]):
     class Meta:
         index_name = "by_review"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     review_queue = UnicodeAttribute(hash_key=True)
     review_sort = UnicodeAttribute(range_key=True)
@@ -125,7 +131,7 @@ class ByIntakePendingIndex(GlobalSecondaryIndex["LeadModel"]):
 class ByOwnerIndex(GlobalSecondaryIndex["LeadModel"]):
     class Meta:
         index_name = "by_owner"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     owner_id = UnicodeAttribute(hash_key=True)
     owner_sort = UnicodeAttribute(range_key=True)
@@ -134,7 +140,7 @@ class ByOwnerIndex(GlobalSecondaryIndex["LeadModel"]):
 class ByManagerQueueIndex(GlobalSecondaryIndex["LeadModel"]):
     class Meta:
         index_name = "by_manager_queue"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     queue_manager = UnicodeAttribute(hash_key=True)
     created_sort = UnicodeAttribute(range_key=True)

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from leadflow.store.models import STAGE_SHARDS
 from tests.bench.counting import counting, uninstall
 from tests.bench.graphql_cost import ATTACK, CONSOLE, EVENTS, HISTORY, NESTED, seed
 from tests.helpers import LambdaContext, claims, http_event
@@ -68,10 +67,10 @@ def test_nested_lists_of_a_page_load_in_batches(prod_api, requests_counted):
         _, answer = call(prod_api, NESTED, {"first": 50})
     assert not answer.get("errors"), answer.get("errors")
     # consents and journeys of all 50 leads: one BatchGetItem (it was a GetItem each: 100);
-    # history, timeline and duplicate links: one Query per lead (no Query spans partitions);
-    # the page itself: one Query per shard of the stage's index partition
-    assert log.kinds() == {"Query(Leads)": STAGE_SHARDS, "BatchGetItem[100](Nurture)": 1, "Query(History)": 50,
-                           "Query(Timeline)": 50, "Query(Match)": 50}
+    # history, timeline and duplicate links: one Query per lead (no Query spans partitions); the
+    # page: a Query per shard of the stage index (keys) and one BatchGetItem of its 50 leads
+    assert log.kinds() == {"Query(Leads)": 8, "BatchGetItem[50](Leads)": 1, "BatchGetItem[100](Nurture)": 1,
+                           "Query(History)": 50, "Query(Timeline)": 50, "Query(Match)": 50}
     nodes = {edge["node"]["id"]: edge["node"] for edge in answer["data"]["leads"]["edges"]}
     assert nodes[ids[0]]["possibleDuplicates"] == [f"{ids[0]}-dup"] and nodes[ids[1]]["possibleDuplicates"] == []
     assert all(n["consents"] == [{"purpose": "email_marketing", "status": "confirmed",
@@ -114,26 +113,21 @@ def cost(query: str, variables: dict | None = None, role: str = "admin"):
 def test_lists_multiply_and_aliases_fragments_and_variables_count():
     page = "leads(stage: LEAD, first: $n) { edges { node { id history { seq } timeline(first: 5) { type } } } }"
     one = cost(f"query($n: Int!) {{ {page} }}", {"n": 10})
-    assert one.requests == STAGE_SHARDS + 10 + 10  # the page (a Query per shard), a history and a timeline Query per lead
-    assert cost(f"query($n: Int!) {{ {page} }}", {"n": 100}).requests == STAGE_SHARDS + 100 + 100
+    assert one.requests == 9 + 10 + 10  # the page (8 shards, its leads), a history and a timeline Query per lead
+    assert cost(f"query($n: Int!) {{ {page} }}", {"n": 100}).requests == 9 + 100 + 100
     assert cost(f"query($n: Int!) {{ a: {page} b: {page} }}", {"n": 10}).requests == 2 * one.requests
     fragment = ("query($n: Int!) { leads(stage: LEAD, first: $n) { edges { node { ...F } } } } "
                 "fragment F on Lead { id history { seq } timeline(first: 5) { type } }")
     assert cost(fragment, {"n": 10}).requests == one.requests
     batched = cost("{ leads(stage: LEAD, first: 100) { edges { node { consents { purpose } journey { stopped } } } } }")
-    assert batched.requests == STAGE_SHARDS + 1 + 1  # one BatchGetItem per 100 leads for each
-    assert cost("{ leads(stage: LEAD) { edges { node { id } } } }").requests == STAGE_SHARDS  # first's default (20)
+    assert batched.requests == 9 + 1 + 1  # one BatchGetItem per 100 leads for each
+    assert cost("{ leads(stage: LEAD) { edges { node { id } } } }").requests == 9  # first's default (20)
 
 
 def test_a_managers_filtered_list_counts_its_pages():
-    # a manager's stage list reads on, in pages of `first` (at least 10 a shard request), until 500
-    # leads were looked at: one page of every shard, then 50 more at most
-    assert cost("{ leads(stage: LEAD, first: 1) { edges { node { id } } } }",
-                role="sales_manager").requests == STAGE_SHARDS + 50
-    assert cost("{ leads(stage: LEAD, first: 50) { edges { node { id } } } }",
-                role="sales_manager").requests == STAGE_SHARDS + 10
-    assert cost("{ leads(stage: LEAD, first: 1) { edges { node { id } } } }", role="admin").requests == STAGE_SHARDS
-    assert cost("{ reviewQueue(first: 1) { edges { node { id } } } }", role="marketing").requests == 4
+    # a manager's stage list reads pages of 100 (keys, then leads) until 500 leads were looked at
+    assert cost("{ leads(stage: LEAD, first: 1) { edges { node { id } } } }", role="sales_manager").requests == 18
+    assert cost("{ leads(stage: LEAD, first: 1) { edges { node { id } } } }", role="admin").requests == 9
 
 
 def test_a_report_counts_a_request_per_period_when_grouped():
@@ -179,10 +173,20 @@ def test_the_limit_follows_the_functions_timeout():
     assert MAX_COST == FUNCTION_TIMEOUT_S * 1000 // 2 // MS_PER_REQUEST
 
 
-def test_the_cost_limit_counts_a_query_per_index_shard():
-    """The limit's copies of the store's shard counts (it is imported before any model) agree."""
+def test_the_cost_model_knows_the_shards_and_the_lazy_page():
     from leadflow.api import cost
     from leadflow.store import lead_lists, models
 
-    assert (cost.STAGE_SHARDS, cost.REVIEW_SHARDS, cost.MIN_SHARD_PAGE) == (
-        models.STAGE_SHARDS, models.REVIEW_SHARDS, lead_lists.MIN_SHARD_PAGE)
+    assert (cost.STAGE_SHARDS, cost.REVIEW_SHARDS) == (models.STAGE_SHARDS, models.REVIEW_SHARDS)
+    assert cost.LAZY_PAGE == lead_lists.LAZY_PAGE
+
+
+def test_a_managers_filtered_list_reads_at_most_what_the_cost_model_counts(aws, prod_api, requests_counted):
+    from leadflow.api.cost import FIELD_REQUESTS, Call
+
+    seed(120)  # in the admin's team only: a manager sees none of them, the worst case
+    with requests_counted() as log:
+        status, answer = call(prod_api, "{ leads(stage: LEAD, first: 1) { edges { node { id } } } }",
+                              role="sales_manager")
+    assert status == 200 and not answer.get("errors"), answer
+    assert log.dynamodb <= FIELD_REQUESTS["Query.leads"](Call(1, {"first": 1}, "sales_manager"))
