@@ -12,6 +12,7 @@ BatchGetItems, or CAP/100 (+1) Query pages per owner or stage listed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from leadflow.adapters.keys import hash_key
@@ -21,7 +22,9 @@ from leadflow.domain.errors import Forbidden, InvalidInput
 from leadflow.settings import get_settings
 from leadflow.store import leads as repo
 from leadflow.store import search as index
-from leadflow.store.models import LeadModel
+
+if TYPE_CHECKING:
+    from leadflow.store.models import LeadModel
 
 CANDIDATE_CAP = 500
 MAX_PAGE = 100
