@@ -118,14 +118,14 @@ def fairness_requests(call: Call) -> int:
 
 
 def search_requests(call: Call) -> int:
-    """services.search: the query's words (a Query each, two for a phone number) and a BatchGetItem
-    per 100 of the 500 candidates at most; or by owners/stages, a Query page per 100 candidates
-    plus one per owner or stage named."""
-    from leadflow.domain.search import MAX_SOURCE_WORDS
+    """services.search: the query's words (a Query per index shard each, twice for a phone number)
+    and a BatchGetItem per 100 of the 500 candidates at most; or by owners/stages, a Query per owner
+    or stage shard and BatchGetItems of the candidates."""
+    from leadflow.domain.search import INDEX_SHARDS, MAX_SOURCE_WORDS
 
     given = call.args.get("filter") or {}
     listed = max(len(given.get("owners") or ()), len(given.get("stages") or ()), 1)
-    return call.times * max(2 * MAX_SOURCE_WORDS + 5, 5 + listed)
+    return call.times * max(2 * INDEX_SHARDS * MAX_SOURCE_WORDS + 5, 6 + listed * STAGE_SHARDS)
 
 
 MUTATION_REQUESTS = 10  # a change: read, one transaction, a few lookups (measured 2-11)

@@ -107,11 +107,28 @@ def field_tokens(fields: Mapping[str, Any], codes: Iterable[str] | None = None) 
     return {code: make() for code, make in makers.items() if code in wanted}
 
 
-def partition_of(code: str, token: str) -> str:
-    """The index partition of a token: phones by their first six digits, text by three characters."""
-    if code == PHONE:
-        return f"p#{token[:PHONE_PREFIX]}"
-    return f"t#{token[:TEXT_PREFIX]}"
+# Each prefix partition is split in this many shards by the lead: a word many leads share (a freemail
+# domain, a common surname) would otherwise put a write of most captures on one partition.
+INDEX_SHARDS = 4
+
+
+def shard_of(lead_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(lead_id.encode(), digest_size=2).digest(), "big") % INDEX_SHARDS
+
+
+def _prefix_of(code: str, token: str) -> str:
+    """Phones by their first six digits, text by three characters."""
+    return f"p#{token[:PHONE_PREFIX]}" if code == PHONE else f"t#{token[:TEXT_PREFIX]}"
+
+
+def partition_of(code: str, token: str, lead_id: str) -> str:
+    """The index partition of a lead's token: its prefix partition, in the lead's shard."""
+    return f"{_prefix_of(code, token)}#{shard_of(lead_id)}"
+
+
+def partitions_of(code: str, token: str) -> list[str]:
+    """Every shard of a token's prefix partition (a search reads them all)."""
+    return [f"{_prefix_of(code, token)}#{n}" for n in range(INDEX_SHARDS)]
 
 
 def index_entries(lead_id: str, fields: Mapping[str, Any]) -> dict[tuple[str, str], str]:
@@ -123,7 +140,7 @@ def index_entries(lead_id: str, fields: Mapping[str, Any]) -> dict[tuple[str, st
         for token in tokens:
             if len(token) < 2 or token in STOP_WORDS or (code == PHONE and len(token) < PHONE_PREFIX):
                 continue
-            key = (partition_of(code, token), f"{token}#{lead_id}")
+            key = (partition_of(code, token, lead_id), f"{token}#{lead_id}")
             if key in entries:
                 entries[key] += code if code not in entries[key] else ""
             elif len(entries) < MAX_TOKENS:
@@ -152,9 +169,9 @@ class QueryWord:
         if len(self.text) < 2 or self.text in STOP_WORDS:
             return []
         prefix = self.text if len(self.text) >= TEXT_PREFIX else f"{self.text}#"
-        out = [(partition_of(NAME, self.text), prefix)]
+        out = [(partition, prefix) for partition in partitions_of(NAME, self.text)]
         if self.phone and len(self.text) >= PHONE_PREFIX:
-            out.append((partition_of(PHONE, self.text), self.text))
+            out += [(partition, self.text) for partition in partitions_of(PHONE, self.text)]
         return out
 
 

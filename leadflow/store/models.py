@@ -442,8 +442,9 @@ class MatchModel(Model):
 
 
 class SearchModel(Model):
-    """The search index (domain.search): pk "t#<first 3 characters of a token>" | "p#<first 6 digits
-    of a phone>", sk "<token>#<lead id>", `fields` the codes of the lead's fields that have the token.
+    """The search index (domain.search): pk "t#<first 3 characters of a token>#<shard>" | "p#<first 6
+    digits of a phone>#<shard>" (the shard from the lead id), sk "<token>#<lead id>", `fields` the
+    codes of the lead's fields that have the token.
     Written in the transaction of every change of a searched field, deleted with the lead's data."""
 
     class Meta(_Meta):

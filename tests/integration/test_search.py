@@ -215,6 +215,7 @@ def test_erasure_and_correction_keep_the_index_true(api):
 
 
 def test_a_search_costs_a_bounded_number_of_requests_and_says_when_it_was_capped(api, monkeypatch):
+    from leadflow.domain.search import INDEX_SHARDS
     from leadflow.services import search as search_service
     from tests.bench.counting import counting, uninstall
 
@@ -225,16 +226,16 @@ def test_a_search_costs_a_bounded_number_of_requests_and_says_when_it_was_capped
         with counting() as log:
             assert ids(search(api, "volkmann verpackung")) == [target]
         assert log.count("dynamodb", "Scan") == 0
-        # the longest word ("verpackung", 13 leads) is looked up first; "volkmann" (1 lead) is checked
-        # in memory: one Query, one BatchGetItem
-        assert log.count("dynamodb", "Query") <= 2 and log.count("dynamodb", "BatchGetItem") == 1
-        assert log.dynamodb <= 2 + 5, [c.label for c in log.calls]
+        # the longest word ("verpackung", 13 leads) is looked up first, a Query per index shard;
+        # "volkmann" (1 lead) is checked in memory; one BatchGetItem
+        assert log.count("dynamodb", "Query") <= 2 * INDEX_SHARDS and log.count("dynamodb", "BatchGetItem") == 1
+        assert log.dynamodb <= 2 * INDEX_SHARDS + 5, [c.label for c in log.calls]
 
         monkeypatch.setattr(search_service, "CANDIDATE_CAP", 5)
         with counting() as log:
             capped = search(api, "vogt")
         assert not capped["complete"] and "narrow the search" in capped["notice"] and capped["total"] <= 5
-        assert log.count("dynamodb", "Scan") == 0 and log.dynamodb <= 3
+        assert log.count("dynamodb", "Scan") == 0 and log.dynamodb <= INDEX_SHARDS + 2
     finally:
         uninstall()
 

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from leadflow.domain import search as rules
 from leadflow.domain.errors import InvalidInput
 from leadflow.domain.search import (
     MAX_TOKENS,
@@ -49,9 +50,13 @@ def test_short_words_match_whole_words_and_legal_forms_are_not_indexed():
 
 def test_index_keys_spread_by_prefix_and_stay_bounded():
     entries = index_entries("L1", LEAD)
-    assert ("t#mue", "mueller#L1") in entries and "n" in entries[("t#mue", "mueller#L1")]
-    assert ("p#498912", "49891234567#L1") in entries  # phones: six digits, their prefixes are few
+    shard = rules.shard_of("L1")
+    assert (f"t#mue#{shard}", "mueller#L1") in entries and "n" in entries[(f"t#mue#{shard}", "mueller#L1")]
+    assert (f"p#498912#{shard}", "49891234567#L1") in entries  # phones: six digits, their prefixes are few
     assert all(sk.endswith("#L1") for _, sk in entries)  # no item shared by two leads
+    # a word every lead shares lands in INDEX_SHARDS partitions, spread by the lead
+    spread = {p for n in range(200) for p, sk in index_entries(f"L{n}", LEAD) if sk.startswith("mueller#")}
+    assert spread == {f"t#mue#{n}" for n in range(rules.INDEX_SHARDS)}
     long = {"company": " ".join(f"firma{n}" for n in range(80))}
     assert len(index_entries("L2", long)) == MAX_TOKENS  # a transaction has room for old + new
 
