@@ -22,7 +22,8 @@ from pynamodb.transactions import TransactWrite
 from leadflow.domain.errors import ConcurrentUpdate
 from leadflow.domain.followups import NONE, FollowUps
 from leadflow.store.leads import add_follow_ups
-from leadflow.store.models import NurtureModel, TimelineModel, all_shards, connection, shard
+from leadflow.store.models import NurtureModel, TimelineModel, connection, shard
+from leadflow.store.nurture import due_pages
 
 REMIND_SHARDS = 8
 ACTIVITY_TYPES = ("note", "call", "meeting", "email", "task")
@@ -137,16 +138,7 @@ def complete_task(item: NurtureModel, data: dict[str, Any], activity: TimelineMo
 
 def due_reminder_pages(now: datetime, page_size: int) -> Iterator[list[str]]:
     """Task ids whose reminder is due, page by page from every `remind#<n>` shard in turn."""
-    until = iso(now)
-    readers = [iter(NurtureModel.by_due.query(bucket, NurtureModel.due_at <= until, page_size=page_size))
-               for bucket in all_shards("remind", REMIND_SHARDS)]
-    while readers:
-        for reader in list(readers):
-            page = [key.pk.removeprefix("task#") for key in islice(reader, page_size)]
-            if len(page) < page_size:
-                readers.remove(reader)
-            if page:
-                yield page
+    return due_pages("remind", REMIND_SHARDS, iso(now), "task#", page_size)
 
 
 def clear_reminder(task_id: str, remind_at: str) -> None:

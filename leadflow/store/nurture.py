@@ -123,12 +123,17 @@ def due_lead_pages(now: datetime, page_size: int) -> Iterator[list[str]]:
     """Lead ids whose next step is due (`due_at` <= now), read lazily page by page from every shard
     of the sparse due index in turn (most overdue first within a shard), so a sweep that stops at
     its deadline has served every shard alike and the next one continues with what is left."""
-    until = now.isoformat(timespec="seconds")
+    return due_pages("due", DUE_SHARDS, now.isoformat(timespec="seconds"), "lead#", page_size)
+
+
+def due_pages(family: str, shards: int, until: str, key_prefix: str, page_size: int) -> Iterator[list[str]]:
+    """The ids (pk without `key_prefix`) of the items due by `until` in every `<family>#<n>` shard of
+    the sparse due index, a page from each shard in turn (most overdue first within a shard)."""
     readers = [iter(NurtureModel.by_due.query(bucket, NurtureModel.due_at <= until, page_size=page_size))
-               for bucket in all_shards("due", DUE_SHARDS)]
+               for bucket in all_shards(family, shards)]
     while readers:
         for reader in list(readers):
-            page = [key.pk.removeprefix("lead#") for key in islice(reader, page_size)]
+            page = [key.pk.removeprefix(key_prefix) for key in islice(reader, page_size)]
             if len(page) < page_size:
                 readers.remove(reader)
             if page:
