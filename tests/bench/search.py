@@ -160,24 +160,14 @@ def _fill(leads: int) -> str:
 
 
 def run(leads: int = 100_000) -> dict[str, Any]:
-    from moto import mock_aws
-
     from infra.emulator import fast_dynamodb
-    from infra.provision import provision
-    from infra.template import load_wiring
     from leadflow.runtime import reset_process_caches
     from tests.bench.counting import counting, moto_cpu, uninstall
-    from tests.conftest import KEYS_SEED, LOCAL_PARAMETERS
+    from tests.bench.harness import moto_stack
     from tests.helpers import LambdaContext, claims, http_event
 
     fast_dynamodb()
-    with mock_aws():
-        import os
-
-        stack = provision(load_wiring(parameters={"Stage": "dev"}), name="leadflow", parameters=LOCAL_PARAMETERS,
-                          keys_seed=KEYS_SEED)
-        os.environ.update(stack.environment())
-        reset_process_caches()
+    with moto_stack():
         target = _fill(leads)
         from functions.graphql_api import handler
 
